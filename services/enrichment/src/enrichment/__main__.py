@@ -1,0 +1,5 @@
+"""`python -m enrichment` runs the service."""
+
+from enrichment.main import main
+
+main()

@@ -1,0 +1,20 @@
+"""Transport: typed events in, use cases called."""
+
+from __future__ import annotations
+
+from coldstream_shared import subjects
+from coldstream_shared.events import LeadScraped
+from coldstream_shared.messaging import durable
+from coldstream_shared.service import Runtime
+from coldstream_shared.telemetry import tag_lead
+from enrichment.verify_lead import SERVICE, VerifyLead
+
+
+def register(runtime: Runtime) -> None:
+    """Attach the enrichment subscribers to the broker."""
+    verify_lead = VerifyLead(runtime.unit_of_work)
+
+    @durable(runtime.broker, subjects.LEAD_SCRAPED, service=SERVICE, title="enrichment: verify scraped leads")
+    async def on_lead_scraped(event: LeadScraped) -> None:
+        tag_lead(event.lead_id, event.campaign_id)
+        await verify_lead(event)

@@ -1,0 +1,120 @@
+"""The campaign definition: what a user writes in a campaign file and what `campaign.started` carries.
+
+It is a contract (every service reads the part it needs from `campaign.started`), so it lives here; the YAML
+loader and its friendly errors live in the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lower-case letters, digits, '-'")]
+
+
+class _Spec(BaseModel):
+    # Typos in a campaign file must fail loudly, not be ignored.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EventWindow(_Spec):
+    """Keep only companies with an upcoming event this many months out (seed 001: 4-12)."""
+
+    min_months: int = Field(4, ge=0, le=60)
+    max_months: int = Field(12, ge=0, le=60)
+
+
+class Icp(_Spec):
+    """Who to target."""
+
+    titles: list[str] = Field(default_factory=list, description="Job titles that fit, e.g. 'Head of Growth'.")
+    seniority: list[str] = Field(default_factory=list, description="e.g. vp, director, head, c_level")
+    departments: list[str] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    company_size: tuple[int, int] | None = Field(None, description="Employee range [min, max].")
+    locations: list[str] = Field(default_factory=list, description="Countries or regions.")
+    keywords: list[str] = Field(default_factory=list)
+    event_window: EventWindow | None = None
+    min_tier: Literal["A", "B", "C"] = Field("C", description="Lowest ICP tier that proceeds to enrichment.")
+
+
+class Source(_Spec):
+    """Where leads come from. `path` is resolved relative to the campaign file when the campaign starts."""
+
+    type: Literal["csv", "jsonl", "provider"] = "csv"
+    path: str | None = None
+    provider: str | None = Field(None, description="People-search provider name when type is 'provider'.")
+    column_map: dict[str, str] = Field(default_factory=dict, description="Our field -> your column header.")
+    limit: int | None = Field(None, ge=1)
+
+
+class Offer(_Spec):
+    """What we are offering, in the sender's words; the writer grounds every email in it."""
+
+    product: str = Field(..., min_length=1)
+    value_proposition: str = Field(..., min_length=1)
+    call_to_action: str = Field("Worth a quick chat next week?", min_length=1)
+    proof_points: list[str] = Field(default_factory=list)
+
+
+class Step(_Spec):
+    """One touch of the sequence. Templates may use {first_name}, {company}, {title}, {sender_name}, ..."""
+
+    subject: str = Field(..., min_length=1, max_length=200)
+    body: str = Field(..., min_length=1)
+    delay_days: int = Field(0, ge=0, le=90, description="Days after the previous touch (0 for the first).")
+
+
+class Sequence(_Spec):
+    """The touches, in order."""
+
+    steps: list[Step] = Field(..., min_length=1, max_length=10)
+    business_days: bool = Field(True, description="Count delays in business days.")
+    variants: int = Field(1, ge=1, le=5)
+
+
+class Sending(_Spec):
+    """How and from whom the emails go out."""
+
+    backend: Literal["file", "smtp", "instantly"] = "file"
+    from_name: str = Field(..., min_length=1)
+    from_email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    reply_to: str | None = None
+    daily_limit: int = Field(50, ge=1, le=10_000)
+    timezone: str = "UTC"
+    window_start: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    window_end: str = Field("17:00", pattern=r"^\d{2}:\d{2}$")
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday.")
+    stop_for_company: bool = Field(False, description="A reply stops the sequence for the whole company domain.")
+    recontact_after_days: int = Field(90, ge=0, description="Skip contacts emailed by any campaign this recently.")
+
+
+class Approvals(_Spec):
+    """Human gates (seed 000: leads_approved_at/by, sending approval)."""
+
+    leads: Literal["auto", "manual"] = "auto"
+    sending: Literal["auto", "manual"] = "auto"
+
+
+class CampaignSpec(_Spec):
+    """A whole campaign, as written in its YAML file."""
+
+    id: Slug
+    name: str = Field(..., min_length=1, max_length=200)
+    icp: Icp = Field(default_factory=Icp)
+    sources: list[Source] = Field(..., min_length=1)
+    offer: Offer
+    sequence: Sequence
+    sending: Sending
+    approvals: Approvals = Field(default_factory=Approvals)
+
+    @field_validator("sources")
+    @classmethod
+    def _file_sources_have_paths(cls, sources: list[Source]) -> list[Source]:
+        for i, src in enumerate(sources):
+            if src.type in ("csv", "jsonl") and not src.path:
+                raise ValueError(f"sources[{i}]: a {src.type} source needs a 'path'")
+            if src.type == "provider" and not src.provider:
+                raise ValueError(f"sources[{i}]: a provider source needs a 'provider' name")
+        return sources

@@ -1,0 +1,60 @@
+"""The async database base: one engine per service, tables in the service's own schema, idempotent consumers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from coldstream_shared.events.envelope import Event
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    """Metadata whose tables all live in the service's schema (no service reads another's)."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    """The inbox of applied event ids: written in the same transaction as the effects (promise 4)."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("subject", String(200), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def make_engine(database_url: str, *, service: str, pool_size: int = 5, pooled: bool = True) -> AsyncEngine:
+    """An asyncpg engine tagged with the service name (visible in pg_stat_activity)."""
+    options: dict[str, object] = {"connect_args": {"server_settings": {"application_name": f"coldstream-{service}"}}}
+    if pooled:
+        options |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+    else:
+        options["poolclass"] = NullPool
+    return create_async_engine(database_url, **options)  # type: ignore[arg-type]
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (we commit before publishing)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def claim_event(session: AsyncSession, processed: Table, event: Event) -> bool:
+    """Record that `event` is being applied; False when it already was (a redelivery or a duplicate publish)."""
+    result = await session.execute(
+        insert(processed)
+        .values(event_id=event.event_id, subject=event.subject)
+        .on_conflict_do_nothing()
+        .returning(processed.c.event_id)
+    )
+    return result.first() is not None

@@ -1,0 +1,74 @@
+"""Email events: generated, sent, failed, suppressed."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from coldstream_shared import subjects
+from coldstream_shared.events.envelope import Event
+from coldstream_shared.events.leads import LeadData
+
+
+class Touch(BaseModel):
+    """One email of a sequence."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    step: int = Field(ge=1)
+    subject: str
+    body: str
+    delay_days: int = Field(0, ge=0)
+
+
+class EmailGenerated(Event):
+    """Personalization wrote a lead's whole sequence and it passed the quality gate."""
+
+    subject: ClassVar[str] = subjects.EMAIL_GENERATED
+    lead_id: str
+    campaign_id: str
+    lead: LeadData
+    touches: list[Touch] = Field(min_length=1)
+    variant: int = 1
+    writer: Literal["template", "llm"]
+    model: str = Field(description="e.g. 'template-writer/v1' or a Claude model id.")
+    prompt_version: str
+    quality_score: float = Field(ge=0, le=100)
+    quality_breakdown: dict[str, float] = Field(default_factory=dict)
+
+
+class EmailSent(Event):
+    """One touch left through a backend. Terminal for that touch."""
+
+    subject: ClassVar[str] = subjects.EMAIL_SENT
+    lead_id: str
+    campaign_id: str
+    email: str
+    step: int
+    variant: int = 1
+    backend: Literal["file", "smtp", "instantly"]
+    message_id: str
+
+
+class EmailFailed(Event):
+    """A touch could not be sent; `permanent` says whether anything will try again."""
+
+    subject: ClassVar[str] = subjects.EMAIL_FAILED
+    lead_id: str
+    campaign_id: str
+    step: int
+    backend: str
+    reason: str
+    permanent: bool = True
+
+
+class EmailSuppressed(Event):
+    """A touch was not sent because the address or its domain is on the suppression list. Terminal."""
+
+    subject: ClassVar[str] = subjects.EMAIL_SUPPRESSED
+    lead_id: str
+    campaign_id: str
+    step: int
+    reason: str
+    scope: Literal["email", "domain"] = "email"

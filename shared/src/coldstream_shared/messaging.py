@@ -1,0 +1,105 @@
+"""The one way services connect to NATS: broker factory, durable subscribers and event publishing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faststream import AckPolicy, BaseMiddleware
+from faststream.nats import ConsumerConfig, NatsBroker, PullSub
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
+
+from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
+from coldstream_shared.events.envelope import Event
+from coldstream_shared.streams import ensure_streams, stream_for
+
+# Redelivery timer for a delivered message. Handlers that may run longer send in-progress heartbeats.
+DEFAULT_ACK_WAIT = 60.0
+
+
+class MessageIdMiddleware(BaseMiddleware):
+    """Sets `Nats-Msg-Id` to the event id on every publish of an event (FastStream does not)."""
+
+    async def publish_scope(self, call_next: Callable[[Any], Any], cmd: Any) -> Any:
+        body = getattr(cmd, "body", None)
+        if isinstance(body, Event):
+            cmd.add_headers({"Nats-Msg-Id": str(body.event_id)}, override=False)
+        return await call_next(cmd)
+
+
+def make_broker(
+    nats_url: str,
+    *,
+    service: str,
+    tracer_provider: TracerProvider | None = None,
+    retry: RetryPolicy | None = None,
+) -> NatsBroker:
+    """A broker with an explicit ack policy, tracing, deterministic message ids and dead letters."""
+    dead_letters = DeadLetters(service=service, policy=retry or RetryPolicy())
+    broker = NatsBroker(
+        nats_url,
+        name=service,
+        # Explicit, and never reached for handler errors: DeadLetters converts every failure into a nack with
+        # a delay or a reject after parking the message.
+        ack_policy=AckPolicy.REJECT_ON_ERROR,
+        middlewares=(
+            MessageIdMiddleware,
+            NatsTelemetryMiddleware(tracer_provider=tracer_provider),
+            dead_letters,
+        ),
+        graceful_timeout=30.0,
+        log_level=logging.DEBUG,  # per-message receipts are noise at INFO with thousands of leads
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+    dead_letters.broker = broker
+    broker.dead_letters = dead_letters  # type: ignore[attr-defined]
+    return broker
+
+
+async def declare_streams(broker: NatsBroker) -> None:
+    """Connect and make sure every stream exists before subscribers start."""
+    await broker.connect()
+    await ensure_streams(broker.connection.jetstream())
+
+
+def durable(
+    broker: Any,
+    subject: str,
+    *,
+    service: str,
+    ack_wait: float = DEFAULT_ACK_WAIT,
+    batch_size: int = 16,
+    max_ack_pending: int = 1000,
+    policy: RetryPolicy | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A durable pull subscriber for `service` on `subject` (competing consumers scale out with replicas)."""
+    policy = policy or RetryPolicy()
+    return broker.subscriber(
+        subject,
+        stream=stream_for(subject),
+        durable=f"{service}--{subject.replace('.', '-')}",
+        pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+        # The server-side limit sits above ours: DeadLetters parks a message at policy.max_deliver; the server
+        # limit only matters when a process dies on every delivery, and then the advisory is kept in a stream.
+        config=ConsumerConfig(
+            ack_wait=ack_wait,
+            max_deliver=policy.max_deliver + 2,
+            max_ack_pending=max_ack_pending,
+        ),
+        **kwargs,
+    )
+
+
+async def publish_event(broker: NatsBroker, event: Event, headers: dict[str, str] | None = None) -> None:
+    """Publish one event to its stream and wait for JetStream's acknowledgement."""
+    await broker.publish(
+        event,
+        subject=event.subject,
+        stream=stream_for(event.subject).name,
+        headers={"Nats-Msg-Id": str(event.event_id), **(headers or {})},
+        correlation_id=event.correlation_id,
+    )

@@ -1,0 +1,123 @@
+"""Wiring every service shares: broker, database, outbox relay, tracing, lifecycle and the process entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream import FastStream
+from faststream.asgi import AsgiFastStream
+from faststream.nats import NatsBroker
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from coldstream_shared.dead_letters import RetryPolicy
+from coldstream_shared.db import make_engine, make_sessionmaker, processed_events_table
+from coldstream_shared.messaging import declare_streams, make_broker
+from coldstream_shared.migrations import upgrade
+from coldstream_shared.outbox import Outbox, outbox_table
+from coldstream_shared.settings import ServiceSettings, redact_url
+from coldstream_shared.telemetry import setup_tracing
+from coldstream_shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger("coldstream")
+
+Loop = Callable[[], Awaitable[None]]
+
+
+def standard_tables(metadata: MetaData) -> tuple[Any, Any]:
+    """The processed-events inbox and the outbox every service keeps in its schema."""
+    return processed_events_table(metadata), outbox_table(metadata)
+
+
+@dataclass
+class Runtime:
+    """What a service's handlers and use cases are built from."""
+
+    service: str
+    settings: ServiceSettings
+    broker: NatsBroker
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    processed: Any
+    tracer_provider: TracerProvider
+    loops: list[Loop] = field(default_factory=list)
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A fresh unit of work (one per message)."""
+        return UnitOfWork(self.sessions, self.processed, self.outbox)
+
+
+def build_runtime(
+    service: str, settings: ServiceSettings, metadata: MetaData, retry: RetryPolicy | None = None
+) -> Runtime:
+    """Connect the pieces; nothing touches the network until the app starts."""
+    processed = metadata.tables[f"{metadata.schema}.processed_events"]
+    outbox = metadata.tables[f"{metadata.schema}.outbox"]
+    provider = setup_tracing(service, otlp_endpoint=settings.otlp_endpoint, data_dir=settings.data_dir)
+    broker = make_broker(settings.nats_url, service=service, tracer_provider=provider, retry=retry)
+    engine = make_engine(settings.database_url, service=service)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
+    sessions = make_sessionmaker(engine)
+    return Runtime(service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider)
+
+
+def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> FastStream | AsgiFastStream:
+    """The FastStream app with the shared lifecycle: streams, outbox relay, background loops, readiness."""
+    app: FastStream | AsgiFastStream
+    if asgi_routes:
+        app = AsgiFastStream(runtime.broker, asgi_routes=list(asgi_routes))
+    else:
+        app = FastStream(runtime.broker)
+    tasks: list[asyncio.Task[None]] = []
+    ready_file = runtime.settings.data_dir / "ready" / runtime.service
+
+    @app.on_startup
+    async def _declare() -> None:
+        ready_file.unlink(missing_ok=True)
+        await declare_streams(runtime.broker)
+
+    @app.after_startup
+    async def _start_loops() -> None:
+        for loop in (runtime.outbox.relay, *runtime.loops):
+            tasks.append(asyncio.create_task(loop(), name=f"{runtime.service}:{loop.__qualname__}"))
+        ready_file.parent.mkdir(parents=True, exist_ok=True)
+        ready_file.write_text("ready\n")
+        log.info("%s service ready (nats %s, db %s)", runtime.service, runtime.settings.nats_url,
+                 redact_url(runtime.settings.database_url))
+
+    @app.on_shutdown
+    async def _stop_loops() -> None:
+        ready_file.unlink(missing_ok=True)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    @app.after_shutdown
+    async def _release() -> None:
+        await runtime.engine.dispose()
+        runtime.tracer_provider.shutdown()
+
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """One line per record, with the logger name; the runtime prefixes the service name."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def serve(package: str, settings: ServiceSettings, create_app: Callable[[ServiceSettings], Any]) -> None:
+    """Process entry point: migrate this service's schema, then run until SIGINT/SIGTERM."""
+    configure_logging(settings.log_level)
+    upgrade(package, settings.database_url)
+    app = create_app(settings)
+    asyncio.run(app.run())

@@ -1,0 +1,32 @@
+"""Settings every service shares, read once from the environment in `create_app()`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; services subclass it and add their own (keys as `SecretStr`)."""
+
+    model_config = SettingsConfigDict(env_prefix="COLDSTREAM_", env_file=".env", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # May carry a password: never log it (see `redact_url`).
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/coldstream"
+    data_dir: Path = Path(".data")
+    team_id: str = "default"
+    log_level: str = "INFO"
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for printing."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}{':***' if ':' in credentials else ''}@{host}"

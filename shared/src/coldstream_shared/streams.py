@@ -1,0 +1,85 @@
+"""JetStream streams: one per event family, plus dead letters.
+
+Choices (see docs/architecture.md):
+- Limits retention, not interest or work-queue: several services consume the same subjects (sending and discovery
+  both read `lead.unsubscribed`), and interest retention drops messages published before a consumer exists.
+- Discard *new* with a byte cap: when the disk budget is reached a publish fails loudly instead of silently
+  deleting unconsumed leads (discard-old would).
+- File storage; the server runs with `sync_interval: always` so an acknowledged publish is on disk.
+- A duplicate window of 10 minutes: a producer that retries a publish within it (same `Nats-Msg-Id`) is dropped.
+  Consumers are idempotent anyway, so the window only has to cover quick retries.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from faststream.nats import JStream
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from coldstream_shared import subjects
+
+DUPLICATE_WINDOW: Final = timedelta(minutes=10).total_seconds()
+MAX_AGE: Final = timedelta(days=30).total_seconds()
+MAX_BYTES: Final = 8 * 1024**3
+
+
+def _config(name: str, subject_filter: str, description: str, max_age: float = MAX_AGE) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        description=description,
+        subjects=[subject_filter],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW,
+        max_bytes=MAX_BYTES,
+        max_age=max_age,
+        duplicate_window=DUPLICATE_WINDOW,
+        num_replicas=1,
+    )
+
+
+STREAM_CONFIGS: Final[dict[str, StreamConfig]] = {
+    "CAMPAIGNS": _config("CAMPAIGNS", "campaign.>", "Campaign lifecycle: started, imported, alerts."),
+    "LEADS": _config("LEADS", "lead.>", "Lead lifecycle: scraped, verified, rejected, unsubscribed, bounced."),
+    "EMAILS": _config("EMAILS", "email.>", "Emails: generated, sent, failed, suppressed."),
+    "REPLIES": _config("REPLIES", "reply.>", "Replies: received and classified."),
+    # Dead letters are kept for a year: they are the place an operator looks when something went wrong.
+    "DLQ": _config("DLQ", f"{subjects.DLQ_PREFIX}.>", "Dead letters: poison events with their cause.",
+                   max_age=timedelta(days=365).total_seconds()),
+    # Backstop: the server's own notice that a consumer gave up on a message (max_deliver reached without our
+    # middleware seeing it, e.g. the process crashed on every delivery). Kept in a stream so nobody has to be
+    # listening at the moment it happens.
+    "DLQ_ADVISORIES": _config("DLQ_ADVISORIES", "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
+                              "JetStream max-deliveries advisories.", max_age=timedelta(days=365).total_seconds()),
+}
+
+# FastStream only needs the names; we declare the streams ourselves (ensure_streams) so that every stream exists,
+# with its full configuration, before any service publishes or subscribes.
+CAMPAIGNS = JStream("CAMPAIGNS", declare=False)
+LEADS = JStream("LEADS", declare=False)
+EMAILS = JStream("EMAILS", declare=False)
+REPLIES = JStream("REPLIES", declare=False)
+DLQ = JStream("DLQ", declare=False)
+
+_BY_PREFIX: Final = {"campaign": CAMPAIGNS, "lead": LEADS, "email": EMAILS, "reply": REPLIES,
+                     subjects.DLQ_PREFIX: DLQ}
+
+
+def stream_for(subject: str) -> JStream:
+    """The stream that stores `subject`."""
+    return _BY_PREFIX[subject.split(".", 1)[0]]
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create every stream, or bring an existing one to the configuration above."""
+    for config in STREAM_CONFIGS.values():
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config=config)
+        else:
+            await js.update_stream(config=config)

@@ -1,0 +1,55 @@
+"""One transaction per message: claim the event, change state, store outgoing events, commit, then publish."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from coldstream_shared.db import claim_event
+from coldstream_shared.events.envelope import Event
+from coldstream_shared.outbox import Outbox
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; `commit()` makes writes and emitted events durable together."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], processed: Table, outbox: Outbox) -> None:
+        self._sessions = sessions
+        self._processed = processed
+        self._outbox = outbox
+        self._emitted: list[Event] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        await self.session.begin()
+        self._emitted = []
+        return self
+
+    async def claim(self, event: Event) -> bool:
+        """False when this event was applied before: the caller then does nothing."""
+        return await claim_event(self.session, self._processed, event)
+
+    def emit(self, *events: Event) -> None:
+        """Queue events to be stored with this transaction and published after it commits."""
+        self._emitted.extend(events)
+
+    async def commit(self) -> None:
+        """Store the emitted events and commit everything at once."""
+        await self._outbox.add(self.session, self._emitted)
+        await self.session.commit()
+        self._emitted = []
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.session.in_transaction():
+            await self.session.rollback()
+        await self.session.close()
+        if exc is None:
+            # Publish what this (or an earlier, interrupted) transaction stored. Runs on duplicates too, so a
+            # crash between commit and publish is repaired by the redelivery.
+            await self._outbox.flush()
