@@ -50,13 +50,11 @@ class Outbox:
         self._sessions = sessions
         self._broker = broker
 
-    async def add(self, session: AsyncSession, events: Iterable[Event]) -> None:
-        """Store events in the caller's transaction, with the current trace context to continue later."""
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
+    async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> None:
+        """Store events in the caller's transaction, each with the trace context it was emitted in."""
         rows = [
             {"event_id": e.event_id, "subject": e.subject, "payload": e.model_dump(mode="json"), "headers": carrier}
-            for e in events
+            for e, carrier in events
         ]
         if rows:
             await session.execute(self._table.insert(), rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from opentelemetry import propagate
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +21,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._processed = processed
         self._outbox = outbox
-        self._emitted: list[Event] = []
+        self._emitted: list[tuple[Event, dict[str, str]]] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> Self:
@@ -34,8 +35,14 @@ class UnitOfWork:
         return await claim_event(self.session, self._processed, event)
 
     def emit(self, *events: Event) -> None:
-        """Queue events to be stored with this transaction and published after it commits."""
-        self._emitted.extend(events)
+        """Queue events to be stored with this transaction and published after it commits.
+
+        The current trace context is captured now, so an event emitted inside a lead's span continues that
+        lead's trace even though it is published later.
+        """
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        self._emitted.extend((event, carrier) for event in events)
 
     async def commit(self) -> None:
         """Store the emitted events and commit everything at once."""

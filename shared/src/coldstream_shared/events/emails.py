@@ -49,6 +49,8 @@ class EmailSent(Event):
     variant: int = 1
     backend: Literal["file", "smtp", "instantly"]
     message_id: str
+    subject_line: str | None = None
+    unsubscribe_token: str | None = Field(None, description="Lets the replies service honour the footer link.")
 
 
 class EmailFailed(Event):
