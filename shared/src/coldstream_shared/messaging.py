@@ -103,3 +103,18 @@ async def publish_event(broker: NatsBroker, event: Event, headers: dict[str, str
         headers={"Nats-Msg-Id": str(event.event_id), **(headers or {})},
         correlation_id=event.correlation_id,
     )
+
+
+def document_publishes(broker: Any, *events: type[Event]) -> None:
+    """Declare what a service publishes so the generated AsyncAPI document shows it.
+
+    Publishing itself goes through the outbox (`broker.publish`); these publisher objects only describe it.
+    """
+    for event in events:
+        broker.publisher(
+            event.subject,
+            stream=stream_for(event.subject),
+            schema=event,
+            title=f"publishes {event.subject}",
+            description=(event.__doc__ or "").strip(),
+        )

@@ -42,7 +42,9 @@ def run_env(metadata: MetaData) -> None:
         )
         with context.begin_transaction():
             # Serialise concurrent starts of the same service (replicas, `coldstream up` + service start).
-            context.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))").bindparams(s=f"migrate:{schema}"))
+            context.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:s))").bindparams(s=f"migrate:{schema}")
+            )
             context.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             context.run_migrations()
 
@@ -78,5 +80,10 @@ def create_standard_tables(schema: str) -> None:
         sa.Column("published_at", sa.DateTime(timezone=True)),
         schema=schema,
     )
-    op.create_index(f"ix_{schema}_outbox_pending", "outbox", ["created_at"], schema=schema,
-                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index(
+        f"ix_{schema}_outbox_pending",
+        "outbox",
+        ["created_at"],
+        schema=schema,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )

@@ -38,7 +38,11 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
     )
-    Index(f"ix_{metadata.schema}_outbox_pending", table.c.created_at, postgresql_where=table.c.published_at.is_(None))
+    Index(
+        f"ix_{metadata.schema}_outbox_pending",
+        table.c.created_at,
+        postgresql_where=table.c.published_at.is_(None),
+    )
     return table
 
 
@@ -53,7 +57,12 @@ class Outbox:
     async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> None:
         """Store events in the caller's transaction, each with the trace context it was emitted in."""
         rows = [
-            {"event_id": e.event_id, "subject": e.subject, "payload": e.model_dump(mode="json"), "headers": carrier}
+            {
+                "event_id": e.event_id,
+                "subject": e.subject,
+                "payload": e.model_dump(mode="json"),
+                "headers": carrier,
+            }
             for e, carrier in events
         ]
         if rows:
@@ -76,11 +85,15 @@ class Outbox:
                 return 0
             await asyncio.gather(*(self._publish(*row) for row in rows))
             await session.execute(
-                update(table).where(table.c.event_id.in_([r.event_id for r in rows])).values(published_at=func.now())
+                update(table)
+                .where(table.c.event_id.in_([r.event_id for r in rows]))
+                .values(published_at=func.now())
             )
         return len(rows)
 
-    async def _publish(self, event_id: Any, subject: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
+    async def _publish(
+        self, event_id: Any, subject: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> None:
         # Continue the trace of the transaction that stored the event, even when the relay publishes it later.
         token = otel_context.attach(propagate.extract(headers))
         try:

@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from coldstream_shared.dead_letters import RetryPolicy
 from coldstream_shared.db import make_engine, make_sessionmaker, processed_events_table
+from coldstream_shared.dead_letters import RetryPolicy
 from coldstream_shared.messaging import declare_streams, make_broker
 from coldstream_shared.migrations import upgrade
 from coldstream_shared.outbox import Outbox, outbox_table
@@ -66,7 +66,9 @@ def build_runtime(
     engine = make_engine(settings.database_url, service=service)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
     sessions = make_sessionmaker(engine)
-    return Runtime(service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider)
+    return Runtime(
+        service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider
+    )
 
 
 def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> FastStream | AsgiFastStream:
@@ -90,8 +92,12 @@ def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> F
             tasks.append(asyncio.create_task(loop(), name=f"{runtime.service}:{loop.__qualname__}"))
         ready_file.parent.mkdir(parents=True, exist_ok=True)
         ready_file.write_text("ready\n")
-        log.info("%s service ready (nats %s, db %s)", runtime.service, runtime.settings.nats_url,
-                 redact_url(runtime.settings.database_url))
+        log.info(
+            "%s service ready (nats %s, db %s)",
+            runtime.service,
+            runtime.settings.nats_url,
+            redact_url(runtime.settings.database_url),
+        )
 
     @app.on_shutdown
     async def _stop_loops() -> None:

@@ -44,17 +44,27 @@ def _config(name: str, subject_filter: str, description: str, max_age: float = M
 
 STREAM_CONFIGS: Final[dict[str, StreamConfig]] = {
     "CAMPAIGNS": _config("CAMPAIGNS", "campaign.>", "Campaign lifecycle: started, imported, alerts."),
-    "LEADS": _config("LEADS", "lead.>", "Lead lifecycle: scraped, verified, rejected, unsubscribed, bounced."),
+    "LEADS": _config(
+        "LEADS", "lead.>", "Lead lifecycle: scraped, verified, rejected, unsubscribed, bounced."
+    ),
     "EMAILS": _config("EMAILS", "email.>", "Emails: generated, sent, failed, suppressed."),
     "REPLIES": _config("REPLIES", "reply.>", "Replies: received and classified."),
     # Dead letters are kept for a year: they are the place an operator looks when something went wrong.
-    "DLQ": _config("DLQ", f"{subjects.DLQ_PREFIX}.>", "Dead letters: poison events with their cause.",
-                   max_age=timedelta(days=365).total_seconds()),
+    "DLQ": _config(
+        "DLQ",
+        f"{subjects.DLQ_PREFIX}.>",
+        "Dead letters: poison events with their cause.",
+        max_age=timedelta(days=365).total_seconds(),
+    ),
     # Backstop: the server's own notice that a consumer gave up on a message (max_deliver reached without our
     # middleware seeing it, e.g. the process crashed on every delivery). Kept in a stream so nobody has to be
     # listening at the moment it happens.
-    "DLQ_ADVISORIES": _config("DLQ_ADVISORIES", "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
-                              "JetStream max-deliveries advisories.", max_age=timedelta(days=365).total_seconds()),
+    "DLQ_ADVISORIES": _config(
+        "DLQ_ADVISORIES",
+        "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
+        "JetStream max-deliveries advisories.",
+        max_age=timedelta(days=365).total_seconds(),
+    ),
 }
 
 # FastStream only needs the names; we declare the streams ourselves (ensure_streams) so that every stream exists,
@@ -65,8 +75,13 @@ EMAILS = JStream("EMAILS", declare=False)
 REPLIES = JStream("REPLIES", declare=False)
 DLQ = JStream("DLQ", declare=False)
 
-_BY_PREFIX: Final = {"campaign": CAMPAIGNS, "lead": LEADS, "email": EMAILS, "reply": REPLIES,
-                     subjects.DLQ_PREFIX: DLQ}
+_BY_PREFIX: Final = {
+    "campaign": CAMPAIGNS,
+    "lead": LEADS,
+    "email": EMAILS,
+    "reply": REPLIES,
+    subjects.DLQ_PREFIX: DLQ,
+}
 
 
 def stream_for(subject: str) -> JStream:

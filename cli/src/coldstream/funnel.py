@@ -1,0 +1,110 @@
+"""A campaign's funnel, computed from the events themselves (no service database is read)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from coldstream_shared import subjects
+from nats.js.api import DeliverPolicy
+
+TERMINAL_FIRST_TOUCH = {subjects.EMAIL_SENT, subjects.EMAIL_SUPPRESSED, subjects.EMAIL_FAILED}
+
+
+@dataclass
+class Funnel:
+    """Counts per stage for one campaign, and which leads reached a terminal state."""
+
+    campaign_id: str
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected_by_stage: Counter[str] = field(default_factory=Counter)
+    imported: dict[str, Any] | None = None
+    leads: set[str] = field(default_factory=set)
+    terminal: set[str] = field(default_factory=set)
+    dead_letters: int = 0
+
+    def feed(self, subject: str, payload: dict[str, Any]) -> None:
+        """Apply one event (or dead letter) to the counts."""
+        if subject.startswith(subjects.DLQ_PREFIX + "."):
+            self._feed_dead_letter(payload)
+            return
+        if payload.get("campaign_id") != self.campaign_id:
+            return
+        lead_id = payload.get("lead_id")
+        if subject == subjects.CAMPAIGN_IMPORTED:
+            self.imported = payload
+        elif subject == subjects.LEAD_SCRAPED:
+            self.leads.add(lead_id)
+        elif subject == subjects.LEAD_REJECTED:
+            self.rejected_by_stage[payload.get("stage", "?")] += 1
+            self.terminal.add(lead_id)
+        elif subject in TERMINAL_FIRST_TOUCH and payload.get("step", 1) == 1:
+            self.terminal.add(lead_id)
+        if subject in TERMINAL_FIRST_TOUCH and payload.get("step", 1) != 1:
+            self.counts[f"{subject} (follow-up)"] += 1
+        else:
+            self.counts[subject] += 1
+
+    def _feed_dead_letter(self, record: dict[str, Any]) -> None:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            original = json.loads(record.get("original_body") or "{}")
+            if original.get("campaign_id") == self.campaign_id:
+                self.dead_letters += 1
+                if original.get("lead_id"):
+                    self.terminal.add(original["lead_id"])
+
+    @property
+    def complete(self) -> bool:
+        """Imported, and every accepted lead has reached a terminal state for its first touch."""
+        return self.imported is not None and self.leads <= self.terminal
+
+    def as_dict(self) -> dict[str, Any]:
+        """The funnel as one JSON-friendly object."""
+        imported = self.imported or {}
+        return {
+            "campaign_id": self.campaign_id,
+            "rows_read": imported.get("rows_read"),
+            "scraped": self.counts[subjects.LEAD_SCRAPED],
+            "rejected_discovery": self.rejected_by_stage["discovery"],
+            "verified": self.counts[subjects.LEAD_VERIFIED],
+            "rejected_enrichment": self.rejected_by_stage["enrichment"],
+            "generated": self.counts[subjects.EMAIL_GENERATED],
+            "rejected_personalization": self.rejected_by_stage["personalization"],
+            "sent": self.counts[subjects.EMAIL_SENT],
+            "suppressed": self.counts[subjects.EMAIL_SUPPRESSED],
+            "failed": self.counts[subjects.EMAIL_FAILED],
+            "dead_lettered": self.dead_letters,
+            "leads": len(self.leads),
+            "leads_terminal": len(self.leads & self.terminal),
+            "complete": self.complete,
+        }
+
+
+async def watch(nats_url: str, funnel: Funnel, timeout: float, poll: float = 0.25) -> bool:
+    """Feed the funnel from every stream until it is complete or `timeout` passes; True when complete."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+
+    async def consume(filter_subject: str) -> None:
+        sub = await js.subscribe(filter_subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+        async for msg in sub.messages:
+            with contextlib.suppress(ValueError):
+                funnel.feed(msg.subject, json.loads(msg.data))
+
+    tasks = [asyncio.create_task(consume(f)) for f in ("campaign.>", "lead.>", "email.>", "dlq.>")]
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not funnel.complete and loop.time() < deadline:
+            await asyncio.sleep(poll)
+        return funnel.complete
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await nc.close()
