@@ -105,6 +105,10 @@ class EmbeddedStack:
             "COLDSTREAM_DATABASE_URL": self.database_url,
             "COLDSTREAM_DATA_DIR": str(self.data_dir),
             "COLDSTREAM_REPLIES_PORT": str(self.replies_port),
+            # Unsubscribe links in emails point at this stack's replies service unless told otherwise.
+            "COLDSTREAM_PUBLIC_URL": os.environ.get("COLDSTREAM_PUBLIC_URL", self.replies_url),
+            # The outbox lives under the stack's data folder, not wherever the caller's environment says.
+            "COLDSTREAM_OUTBOX_DIR": str(self.data_dir / "outbox"),
             **self.extra_env,
         }
 

@@ -1,0 +1,5 @@
+"""`python -m personalization` runs the service."""
+
+from personalization.main import main
+
+main()
