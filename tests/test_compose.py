@@ -312,9 +312,7 @@ def test_dockerfile(services: dict[str, dict[str, Any]], name: str) -> None:
     for ws_member in workspace_members():
         relative = ws_member.relative_to(ROOT)
         needed = {f"{relative}/pyproject.toml", f"{relative}/", str(relative)}
-        assert copied_sources & needed, (
-            f"{dockerfile.relative_to(ROOT)} does not copy {relative}/pyproject.toml"
-        )
+        assert copied_sources & needed, f"{dockerfile.relative_to(ROOT)} does not copy {relative}/pyproject.toml"
 
     # Non-root at runtime.
     users = [args for instruction, args in final_stage(instructions) if instruction == "USER"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+
 from coldstream.runtime import ports
 from coldstream.runtime.nats import NatsServer
 from coldstream.runtime.postgres import PostgresServer
@@ -200,9 +201,7 @@ def test_supervisor_ready_file_and_crash_report(tmp_path: Path) -> None:
         assert not filer.is_ready
         filer.wait_ready(10)
         crasher.start()
-        with pytest.raises(
-            ServiceStartError, match=r"(?s)'crasher' exited with code 3.*boom: missing config"
-        ):
+        with pytest.raises(ServiceStartError, match=r"(?s)'crasher' exited with code 3.*boom: missing config"):
             crasher.wait_ready(10)
     finally:
         sup.stop_all()

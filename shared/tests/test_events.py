@@ -1,8 +1,9 @@
 """Envelope rules: deterministic ids, tolerant readers, frozen facts."""
 
 import pytest
-from coldstream_shared.events import LeadData, LeadScraped, LeadVerified
 from pydantic import ValidationError
+
+from coldstream_shared.events import LeadData, LeadScraped, LeadVerified
 
 
 def scraped(key: str = "row-1") -> LeadScraped:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from coldstream.asyncapi import generate
 from coldstream.campaign_file import json_schema
 from coldstream.migrate import SERVICES
@@ -25,9 +26,7 @@ def check(path: Path, current: str) -> None:
     if UPDATE or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(current, encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == current, (
-        f"{path.name} changed: review, then UPDATE_SNAPSHOTS=1"
-    )
+    assert path.read_text(encoding="utf-8") == current, f"{path.name} changed: review, then UPDATE_SNAPSHOTS=1"
 
 
 @pytest.mark.parametrize("event", ALL_EVENTS, ids=lambda e: e.subject)

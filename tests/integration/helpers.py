@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import nats
+from nats.js.api import DeliverPolicy
+
 from coldstream_shared.events import Event
 from coldstream_shared.streams import ensure_streams, stream_for
-from nats.js.api import DeliverPolicy
 
 
 async def publish_raw(nats_url: str, subject: str, body: bytes, msg_id: str) -> bool:
@@ -18,9 +19,7 @@ async def publish_raw(nats_url: str, subject: str, body: bytes, msg_id: str) -> 
     try:
         js = nc.jetstream()
         await ensure_streams(js)
-        ack = await js.publish(
-            subject, body, stream=stream_for(subject).name, headers={"Nats-Msg-Id": msg_id}
-        )
+        ack = await js.publish(subject, body, stream=stream_for(subject).name, headers={"Nats-Msg-Id": msg_id})
         return not ack.duplicate
     finally:
         await nc.close()
@@ -28,9 +27,7 @@ async def publish_raw(nats_url: str, subject: str, body: bytes, msg_id: str) -> 
 
 async def publish_event(nats_url: str, event: Event, msg_id: str | None = None) -> bool:
     """Publish an event as any NATS client would."""
-    return await publish_raw(
-        nats_url, event.subject, event.model_dump_json().encode(), msg_id or str(event.event_id)
-    )
+    return await publish_raw(nats_url, event.subject, event.model_dump_json().encode(), msg_id or str(event.event_id))
 
 
 async def collect(

@@ -8,6 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from coldstream_shared.dead_letters import RetryPolicy
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import LeadData, LeadScraped
@@ -16,9 +19,6 @@ from coldstream_shared.migrations import upgrade
 from enrichment.main import create_app
 from enrichment.settings import EnrichmentSettings
 from enrichment.store import verifications
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from tests.integration.helpers import collect, publish_event, publish_raw
 
 pytestmark = pytest.mark.integration
@@ -38,9 +38,7 @@ def scraped(campaign: str, email: str = "ada@example.com") -> LeadScraped:
 @pytest.fixture
 async def enrichment(nats_url: str, fresh_database_url: str, tmp_path: Path):
     await asyncio.to_thread(upgrade, "enrichment", fresh_database_url)
-    app = create_app(
-        EnrichmentSettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path)
-    )
+    app = create_app(EnrichmentSettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path))
     async with app:
         yield fresh_database_url
 
@@ -64,9 +62,7 @@ async def test_an_event_published_twice_is_applied_once(enrichment: str, nats_ur
     assert rows == 1
 
 
-async def test_a_poison_event_reaches_the_dead_letter_stream_with_its_cause(
-    enrichment: str, nats_url: str
-) -> None:
+async def test_a_poison_event_reaches_the_dead_letter_stream_with_its_cause(enrichment: str, nats_url: str) -> None:
     marker = uuid.uuid4().hex
     await publish_raw(nats_url, "lead.scraped", json.dumps({"not_an_event": marker}).encode(), msg_id=marker)
     letters = await collect(nats_url, "dlq.enrichment.lead.scraped", lambda p: marker in p["original_body"])

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from coldstream_shared.campaign import CampaignSpec
 from pydantic import ValidationError
+
+from coldstream_shared.campaign import CampaignSpec
 
 
 class CampaignFileError(Exception):

@@ -15,17 +15,13 @@ from rich.markup import escape
 from coldstream import endpoints
 from coldstream.campaign_file import CampaignFileError, json_schema, load_campaign
 
-app = typer.Typer(
-    help="Coldstream: cold-email campaigns as a pipeline of five services.", no_args_is_help=True
-)
+app = typer.Typer(help="Coldstream: cold-email campaigns as a pipeline of five services.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Validate and start campaigns.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 console = Console()
 err = Console(stderr=True)
 
-DataDir = Annotated[
-    Path, typer.Option(help="Folder for the embedded stack's data.", envvar="COLDSTREAM_DATA_DIR")
-]
+DataDir = Annotated[Path, typer.Option(help="Folder for the embedded stack's data.", envvar="COLDSTREAM_DATA_DIR")]
 NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: env, then the embedded stack's).")]
 
 
@@ -88,9 +84,7 @@ def campaign_validate(file: Path) -> None:
     except CampaignFileError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(2) from error
-    console.print(
-        f"[green]ok[/green] {spec.id}: {len(spec.sources)} source(s), {len(spec.sequence.steps)} step(s)"
-    )
+    console.print(f"[green]ok[/green] {spec.id}: {len(spec.sources)} source(s), {len(spec.sequence.steps)} step(s)")
 
 
 @campaign_app.command("schema")

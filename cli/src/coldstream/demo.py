@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from coldstream_shared.campaign import CampaignSpec
 from rich.console import Console
 
 from coldstream.funnel import Funnel, watch
 from coldstream.publishing import campaign_started, publish
 from coldstream.report import funnel_table
 from coldstream.traces import summary
+from coldstream_shared.campaign import CampaignSpec
 
 
 def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool = False) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
         postgres_port=0,
         replies_port=0,
         output=open(data_dir / "services.log", "a", encoding="utf-8"),
-    )  # noqa: SIM115
+    )
     console.print(f"starting the embedded stack under {data_dir} (service logs: {data_dir / 'services.log'})")
     with stack:
         console.print(f"  NATS {stack.nats_url}  replies {stack.replies_url}")
@@ -55,11 +55,7 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
         f"traces (JSON lines): {data_dir / 'traces'}  [{traces['leads_with_one_trace']} leads with one "
         f"trace, {traces['leads_spanning_pipeline']} spanning discovery→sending]"
     )
-    state = (
-        "[green]every lead reached a terminal state[/green]"
-        if result["complete"]
-        else "[red]incomplete[/red]"
-    )
+    state = "[green]every lead reached a terminal state[/green]" if result["complete"] else "[red]incomplete[/red]"
     console.print(f"{state} in {elapsed:.1f}s")
     return result
 

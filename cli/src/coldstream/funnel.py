@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nats
-from coldstream_shared import subjects
 from nats.js.api import DeliverPolicy
+
+from coldstream_shared import subjects
 
 TERMINAL_FIRST_TOUCH = {subjects.EMAIL_SENT, subjects.EMAIL_SUPPRESSED, subjects.EMAIL_FAILED}
 

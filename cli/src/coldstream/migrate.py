@@ -16,6 +16,4 @@ def migrate_all(database_url: str) -> None:
 
 
 if __name__ == "__main__":
-    migrate_all(
-        os.environ.get("COLDSTREAM_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:54329/coldstream")
-    )
+    migrate_all(os.environ.get("COLDSTREAM_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:54329/coldstream"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import nats
+
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted, Event
 from coldstream_shared.streams import ensure_streams, stream_for
@@ -27,9 +28,7 @@ async def publish(nats_url: str, event: Event) -> bool:
         await nc.close()
 
 
-def campaign_started(
-    spec: CampaignSpec, team_id: str = "default", started_by: str | None = None
-) -> CampaignStarted:
+def campaign_started(spec: CampaignSpec, team_id: str = "default", started_by: str | None = None) -> CampaignStarted:
     """The event for starting `spec`: starting the same definition twice is the same event."""
     digest = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
     return CampaignStarted.originate(

@@ -9,9 +9,7 @@ from typing import Any
 import httpx
 
 
-def instantly_payload(
-    event_type: str, email: str, text: str, campaign_id: str | None = None
-) -> dict[str, Any]:
+def instantly_payload(event_type: str, email: str, text: str, campaign_id: str | None = None) -> dict[str, Any]:
     """A payload with the documented fields of an Instantly webhook."""
     return {
         "timestamp": datetime.now(UTC).isoformat(),

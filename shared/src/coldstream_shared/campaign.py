@@ -10,9 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Slug = Annotated[
-    str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lower-case letters, digits, '-'")
-]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lower-case letters, digits, '-'")]
 
 
 class _Spec(BaseModel):
@@ -88,12 +86,8 @@ class Sending(_Spec):
     window_start: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
     window_end: str = Field("17:00", pattern=r"^\d{2}:\d{2}$")
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday.")
-    stop_for_company: bool = Field(
-        False, description="A reply stops the sequence for the whole company domain."
-    )
-    recontact_after_days: int = Field(
-        90, ge=0, description="Skip contacts emailed by any campaign this recently."
-    )
+    stop_for_company: bool = Field(False, description="A reply stops the sequence for the whole company domain.")
+    recontact_after_days: int = Field(90, ge=0, description="Skip contacts emailed by any campaign this recently.")
 
 
 class Approvals(_Spec):

@@ -36,9 +36,7 @@ def processed_events_table(metadata: MetaData) -> Table:
 
 def make_engine(database_url: str, *, service: str, pool_size: int = 5, pooled: bool = True) -> AsyncEngine:
     """An asyncpg engine tagged with the service name (visible in pg_stat_activity)."""
-    options: dict[str, object] = {
-        "connect_args": {"server_settings": {"application_name": f"coldstream-{service}"}}
-    }
+    options: dict[str, object] = {"connect_args": {"server_settings": {"application_name": f"coldstream-{service}"}}}
     if pooled:
         options |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
     else:

@@ -94,9 +94,7 @@ class DeadLetters:
         """Store the failed message in the DLQ stream (acknowledged by JetStream before we terminate it)."""
         assert self.broker is not None, "DeadLetters.broker must be set by make_broker"
         record = dead_letter_record(msg, self.service, error, deliveries)
-        original_id = (msg.headers or {}).get(
-            "Nats-Msg-Id"
-        ) or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
+        original_id = (msg.headers or {}).get("Nats-Msg-Id") or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
         await self.broker.publish(
             json.dumps(record).encode(),
             subject=dead_letter_subject(self.service, msg.subject),

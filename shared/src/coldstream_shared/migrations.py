@@ -42,9 +42,7 @@ def run_env(metadata: MetaData) -> None:
         )
         with context.begin_transaction():
             # Serialise concurrent starts of the same service (replicas, `coldstream up` + service start).
-            context.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:s))").bindparams(s=f"migrate:{schema}")
-            )
+            context.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))").bindparams(s=f"migrate:{schema}"))
             context.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             context.run_migrations()
 

@@ -85,15 +85,11 @@ class Outbox:
                 return 0
             await asyncio.gather(*(self._publish(*row) for row in rows))
             await session.execute(
-                update(table)
-                .where(table.c.event_id.in_([r.event_id for r in rows]))
-                .values(published_at=func.now())
+                update(table).where(table.c.event_id.in_([r.event_id for r in rows])).values(published_at=func.now())
             )
         return len(rows)
 
-    async def _publish(
-        self, event_id: Any, subject: str, payload: dict[str, Any], headers: dict[str, str]
-    ) -> None:
+    async def _publish(self, event_id: Any, subject: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
         # Continue the trace of the transaction that stored the event, even when the relay publishes it later.
         token = otel_context.attach(propagate.extract(headers))
         try:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from faststream import FastStream
 from faststream.asgi import AsgiFastStream
@@ -66,9 +66,7 @@ def build_runtime(
     engine = make_engine(settings.database_url, service=service)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
     sessions = make_sessionmaker(engine)
-    return Runtime(
-        service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider
-    )
+    return Runtime(service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider)
 
 
 def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> FastStream | AsgiFastStream:
@@ -121,7 +119,10 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def serve(package: str, settings: ServiceSettings, create_app: Callable[[ServiceSettings], Any]) -> None:
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def serve(package: str, settings: SettingsT, create_app: Callable[[SettingsT], Any]) -> None:
     """Process entry point: migrate this service's schema, then run until SIGINT/SIGTERM."""
     configure_logging(settings.log_level)
     upgrade(package, settings.database_url)

@@ -12,9 +12,7 @@ class ServiceSettings(BaseSettings):
     """Base settings; services subclass it and add their own (keys as `SecretStr`)."""
 
     # Empty values count as unset: a copied .env.example leaves keys blank.
-    model_config = SettingsConfigDict(
-        env_prefix="COLDSTREAM_", env_file=".env", env_ignore_empty=True, extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="COLDSTREAM_", env_file=".env", env_ignore_empty=True, extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
     # May carry a password: never log it (see `redact_url`).

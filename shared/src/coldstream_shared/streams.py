@@ -44,9 +44,7 @@ def _config(name: str, subject_filter: str, description: str, max_age: float = M
 
 STREAM_CONFIGS: Final[dict[str, StreamConfig]] = {
     "CAMPAIGNS": _config("CAMPAIGNS", "campaign.>", "Campaign lifecycle: started, imported, alerts."),
-    "LEADS": _config(
-        "LEADS", "lead.>", "Lead lifecycle: scraped, verified, rejected, unsubscribed, bounced."
-    ),
+    "LEADS": _config("LEADS", "lead.>", "Lead lifecycle: scraped, verified, rejected, unsubscribed, bounced."),
     "EMAILS": _config("EMAILS", "email.>", "Emails: generated, sent, failed, suppressed."),
     "REPLIES": _config("REPLIES", "reply.>", "Replies: received and classified."),
     # Dead letters are kept for a year: they are the place an operator looks when something went wrong.

@@ -166,14 +166,10 @@ class NatsServer:
         while not jetstream_ready(self.host, self.port):
             if self._proc.poll() is not None:
                 self._close_log()
-                raise RuntimeError(
-                    f"nats-server exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}"
-                )
+                raise RuntimeError(f"nats-server exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise TimeoutError(
-                    f"nats-server not ready after {self.start_timeout}s:\n{tail_file(self.log_path)}"
-                )
+                raise TimeoutError(f"nats-server not ready after {self.start_timeout}s:\n{tail_file(self.log_path)}")
             time.sleep(0.05)
 
     def stop(self, timeout: float | None = None) -> int | None:

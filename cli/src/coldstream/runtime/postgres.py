@@ -211,9 +211,7 @@ class PostgresServer:
         cmd = [str(bin_path() / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port), "-t", "1"]
         while subprocess.run([*cmd, "-U", "postgres", "-d", "postgres"], check=False).returncode != 0:
             if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"postgres exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}"
-                )
+                raise RuntimeError(f"postgres exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"postgres not ready after {self.start_timeout}s")
             time.sleep(0.05)

@@ -108,9 +108,7 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._reader = threading.Thread(
-            target=self._pump, args=(self._proc,), name=f"out-{self.name}", daemon=True
-        )
+        self._reader = threading.Thread(target=self._pump, args=(self._proc,), name=f"out-{self.name}", daemon=True)
         self._reader.start()
 
     def _pump(self, proc: subprocess.Popen[bytes]) -> None:
@@ -210,9 +208,7 @@ class ServiceProcess:
 class Supervisor:
     """A named group of ServiceProcess objects that start and stop together."""
 
-    def __init__(
-        self, *, output: TextIO | None = None, colour: bool | None = None, stop_timeout: float = 10.0
-    ) -> None:
+    def __init__(self, *, output: TextIO | None = None, colour: bool | None = None, stop_timeout: float = 10.0) -> None:
         self.output = output
         self.colour = _auto_colour(output or sys.stdout) if colour is None else colour
         self.stop_timeout = stop_timeout

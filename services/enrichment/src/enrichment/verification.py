@@ -10,8 +10,27 @@ from email_validator import EmailNotValidError, validate_email
 Verdict = Literal["safe", "risky", "invalid", "unknown", "catch_all"]
 
 ROLE_ACCOUNTS = frozenset(
-    {"admin", "billing", "contact", "hello", "help", "info", "jobs", "marketing", "noreply", "no-reply",
-     "office", "postmaster", "sales", "support", "team", "webmaster", "abuse", "careers", "hr"}
+    {
+        "admin",
+        "billing",
+        "contact",
+        "hello",
+        "help",
+        "info",
+        "jobs",
+        "marketing",
+        "noreply",
+        "no-reply",
+        "office",
+        "postmaster",
+        "sales",
+        "support",
+        "team",
+        "webmaster",
+        "abuse",
+        "careers",
+        "hr",
+    }
 )
 
 

@@ -29,19 +29,38 @@ class VerifyLead:
                 return
             await uow.session.execute(
                 insert(verifications)
-                .values(lead_id=event.lead_id, campaign_id=event.campaign_id, verdict=result.verdict,
-                        verified_by=result.verified_by, reasons=result.reasons)
+                .values(
+                    lead_id=event.lead_id,
+                    campaign_id=event.campaign_id,
+                    verdict=result.verdict,
+                    verified_by=result.verified_by,
+                    reasons=result.reasons,
+                )
                 .on_conflict_do_nothing()
             )
             if proceeds(result.verdict, OFFLINE_ACCEPTED):
                 lead = event.lead.model_copy(update={"email": result.normalized or event.lead.email})
-                uow.emit(LeadVerified.caused_by(
-                    event, producer=SERVICE, lead=lead, verdict=result.verdict, reasons=result.reasons,
-                    verified_by=result.verified_by, score=event.score, tier=event.tier,
-                ))
+                uow.emit(
+                    LeadVerified.caused_by(
+                        event,
+                        producer=SERVICE,
+                        lead=lead,
+                        verdict=result.verdict,
+                        reasons=result.reasons,
+                        verified_by=result.verified_by,
+                        score=event.score,
+                        tier=event.tier,
+                    )
+                )
             else:
-                uow.emit(LeadRejected.caused_by(
-                    event, producer=SERVICE, stage="enrichment", reason_code=f"verdict_{result.verdict}",
-                    reason="; ".join(result.reasons), email=event.lead.email,
-                ))
+                uow.emit(
+                    LeadRejected.caused_by(
+                        event,
+                        producer=SERVICE,
+                        stage="enrichment",
+                        reason_code=f"verdict_{result.verdict}",
+                        reason="; ".join(result.reasons),
+                        email=event.lead.email,
+                    )
+                )
             await uow.commit()

@@ -13,7 +13,6 @@ from coldstream_shared.events import (
 from coldstream_shared.messaging import document_publishes, durable
 from coldstream_shared.service import Runtime
 from coldstream_shared.telemetry import tag_lead
-
 from personalization.record_campaign import SERVICE, RecordCampaign
 from personalization.write_sequence import WriteSequence
 from personalization.writer import SequenceWriter

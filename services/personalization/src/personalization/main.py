@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from coldstream_shared.service import build_runtime, make_app, serve
-
 from personalization import handlers
 from personalization.record_campaign import SERVICE
 from personalization.settings import PersonalizationSettings

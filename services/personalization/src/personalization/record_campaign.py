@@ -8,7 +8,6 @@ from collections.abc import Callable
 from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import CampaignAlert, CampaignStarted
 from coldstream_shared.unit_of_work import UnitOfWork
-
 from personalization.campaign import Campaign
 from personalization.store import save_campaign
 from personalization.template_writer import check_templates

@@ -1,7 +1,8 @@
 """Personalization settings."""
 
-from coldstream_shared.settings import ServiceSettings
 from pydantic import Field, SecretStr
+
+from coldstream_shared.settings import ServiceSettings
 
 
 class PersonalizationSettings(ServiceSettings):

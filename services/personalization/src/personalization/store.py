@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from coldstream_shared.campaign import Offer, Step
-from coldstream_shared.db import service_metadata
-from coldstream_shared.events import Touch
-from coldstream_shared.service import standard_tables
 from sqlalchemy import Column, DateTime, Float, Integer, String, Table, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coldstream_shared.campaign import Offer, Step
+from coldstream_shared.db import service_metadata
+from coldstream_shared.events import Touch
+from coldstream_shared.service import standard_tables
 from personalization.campaign import Campaign
 from personalization.quality import QualityReport
 from personalization.writer import SequenceWriter

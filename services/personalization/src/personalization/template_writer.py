@@ -9,7 +9,6 @@ from typing import Literal
 
 from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import LeadData, Touch
-
 from personalization.campaign import Campaign
 
 # What a template may say when the lead lacks the field: it must still read as a sentence a person wrote.

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import EmailGenerated, LeadRejected, LeadVerified
 from coldstream_shared.unit_of_work import UnitOfWork
-
 from personalization.quality import assess
 from personalization.record_campaign import SERVICE
 from personalization.store import load_campaign, save_sequence

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from coldstream_shared.events import LeadData, Touch
-
 from personalization.campaign import Campaign
 
 

@@ -11,16 +11,17 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.client import JetStreamContext
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from coldstream_shared import subjects
 from coldstream_shared.campaign import CampaignSpec, Offer, Sending, Sequence, Source, Step
 from coldstream_shared.events import CampaignStarted, Event, LeadData, LeadVerified
 from coldstream_shared.migrations import upgrade
-from nats.js.client import JetStreamContext
 from personalization.main import create_app
 from personalization.settings import PersonalizationSettings
 from personalization.store import sequences
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from coldstream_shared.events import Touch
 from personalization.quality import CHECKS, MAX_BODY_WORDS, assess
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from coldstream_shared.campaign import Offer, Step
 from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import LeadData

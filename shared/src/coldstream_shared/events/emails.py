@@ -50,9 +50,7 @@ class EmailSent(Event):
     backend: Literal["file", "smtp", "instantly"]
     message_id: str
     subject_line: str | None = None
-    unsubscribe_token: str | None = Field(
-        None, description="Lets the replies service honour the footer link."
-    )
+    unsubscribe_token: str | None = Field(None, description="Lets the replies service honour the footer link.")
 
 
 class EmailFailed(Event):

@@ -1,0 +1,5 @@
+"""`python -m sending` runs the service."""
+
+from sending.main import main
+
+main()

@@ -1,0 +1,55 @@
+"""The file backend: one RFC 5322 `.eml` file per touch, one folder per campaign (the default without keys)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from sending.compose import Compliance, OutgoingEmail, build_message
+from sending.mailer import DeliveryResult
+
+
+class FileOutbox:
+    """Writes `<root>/<campaign_id>/<step>-<lead_id>.eml`; a file that exists is a delivered touch."""
+
+    def __init__(self, root: Path, compliance: Compliance) -> None:
+        self._root = root
+        self._compliance = compliance
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, email: OutgoingEmail) -> Path:
+        """Where the touch's file lives."""
+        return self._root / email.campaign_id / f"{email.step}-{email.lead_id}.eml"
+
+    async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
+        """Write the message atomically: a reader (or a reconciliation) never sees half a file."""
+        data = build_message(email, self._compliance).as_bytes()
+        await asyncio.to_thread(_write_atomically, self.path_for(email), data)
+        return DeliveryResult("file", email.message_id)
+
+    async def find(self, email: OutgoingEmail) -> DeliveryResult | None:
+        """The file's existence is the delivery record (the Message-ID is deterministic)."""
+        exists = await asyncio.to_thread(self.path_for(email).exists)
+        return DeliveryResult("file", email.message_id) if exists else None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename itself is durable only once the directory entry is on disk.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,143 @@
+"""Repository over the `sending` schema: the queries the use cases speak in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coldstream_shared.ids import stable_id
+from sending.store import campaigns, send_ledger, suppressions
+from sending.suppression import Scope, Suppression, domain_of, lock_keys, normalise_email
+
+LedgerRow = Row[Any]
+
+
+def touch_id(lead_id: str, campaign_id: str, step: int) -> uuid.UUID:
+    """The ledger id of a touch: deterministic, so the Message-ID of a touch never changes."""
+    return stable_id("touch", lead_id, campaign_id, step)
+
+
+async def lock(session: AsyncSession, *keys: str) -> None:
+    """Serialise sends and suppressions of the same address or domain until this transaction ends."""
+    for key in keys:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+async def lock_address(session: AsyncSession, email: str) -> None:
+    """The locks a send takes: its domain and its address (a suppression takes one of the two)."""
+    await lock(session, *lock_keys(email))
+
+
+async def suppressions_for(session: AsyncSession, email: str) -> list[Suppression]:
+    """Entries that could block `email`: its address or its domain."""
+    rows = await session.execute(
+        select(suppressions.c.value, suppressions.c.scope, suppressions.c.reason).where(
+            suppressions.c.value.in_([normalise_email(email), domain_of(email)])
+        )
+    )
+    return [Suppression(r.value, r.scope, r.reason) for r in rows]
+
+
+async def add_suppression(session: AsyncSession, value: str, scope: Scope, reason: str, source: str) -> bool:
+    """Insert a permanent entry; the first reason recorded wins. True when it is new."""
+    result = await session.execute(
+        insert(suppressions)
+        .values(value=value, scope=scope, reason=reason, source=source)
+        .on_conflict_do_nothing()
+        .returning(suppressions.c.value)
+    )
+    return result.first() is not None
+
+
+async def cancel_scheduled(session: AsyncSession, value: str, scope: Scope) -> int:
+    """Cancel touches not yet reserved for an address or a whole domain; returns how many."""
+    match = send_ledger.c.email == value if scope == "email" else func.split_part(send_ledger.c.email, "@", 2) == value
+    result = await session.execute(
+        update(send_ledger)
+        .where(match, send_ledger.c.status == "scheduled")
+        .values(status="cancelled", error="suppressed before it was due")
+        .returning(send_ledger.c.id)
+    )
+    return len(result.all())
+
+
+async def save_campaign(session: AsyncSession, **values: Any) -> None:
+    """Insert or refresh a campaign's projection."""
+    stmt = insert(campaigns).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[campaigns.c.campaign_id],
+            set_={**{k: stmt.excluded[k] for k in values if k != "campaign_id"}, "updated_at": func.now()},
+        )
+    )
+
+
+async def load_campaign(session: AsyncSession, campaign_id: str) -> Row[Any] | None:
+    """A campaign's projection, or None when `campaign.started` has not arrived yet."""
+    return (await session.execute(select(campaigns).where(campaigns.c.campaign_id == campaign_id))).first()
+
+
+async def add_touches(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record touches as scheduled; a touch already in the ledger is kept as it is (promise 2)."""
+    await session.execute(insert(send_ledger).values(list(rows)).on_conflict_do_nothing())
+
+
+async def load_touch(session: AsyncSession, ledger_id: uuid.UUID, *, for_update: bool = False) -> LedgerRow | None:
+    """One ledger row."""
+    query = select(send_ledger).where(send_ledger.c.id == ledger_id)
+    return (await session.execute(query.with_for_update() if for_update else query)).first()
+
+
+async def transition(session: AsyncSession, ledger_id: uuid.UUID, source: str, **values: Any) -> LedgerRow | None:
+    """Move a touch out of status `source`; None when it was no longer there (someone else moved it)."""
+    result = await session.execute(
+        update(send_ledger)
+        .where(send_ledger.c.id == ledger_id, send_ledger.c.status == source)
+        .values(**values)
+        .returning(*send_ledger.c)
+    )
+    return result.first()
+
+
+async def take_over(session: AsyncSession, row: LedgerRow, now: datetime) -> bool:
+    """Take a reservation from an attempt whose lease ran out; False when another attempt took it first."""
+    result = await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.id == row.id, send_ledger.c.status == "reserved", send_ledger.c.attempt_at == row.attempt_at
+        )
+        .values(attempt_at=now)
+        .returning(send_ledger.c.id)
+    )
+    return result.first() is not None
+
+
+async def set_due(session: AsyncSession, lead_id: str, campaign_id: str, step: int, due_at: datetime) -> None:
+    """Give the next touch its due time, once the previous one went out."""
+    await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.lead_id == lead_id,
+            send_ledger.c.campaign_id == campaign_id,
+            send_ledger.c.step == step,
+            send_ledger.c.status == "scheduled",
+            send_ledger.c.due_at.is_(None),
+        )
+        .values(due_at=due_at)
+    )
+
+
+async def touches_to_send(session: AsyncSession, now: datetime, stale_before: datetime, limit: int) -> list[Any]:
+    """Ids of touches that are due, and of reservations old enough to be reconciled (a crash mid-send)."""
+    due = (send_ledger.c.status == "scheduled") & (send_ledger.c.due_at <= now)
+    stale = (send_ledger.c.status == "reserved") & (send_ledger.c.attempt_at < stale_before)
+    rows = await session.execute(
+        select(send_ledger.c.id, send_ledger.c.status).where(due | stale).order_by(send_ledger.c.due_at).limit(limit)
+    )
+    return list(rows)

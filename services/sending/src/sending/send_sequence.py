@@ -1,0 +1,75 @@
+"""Use case: put a lead's generated sequence in the ledger and send its first touch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from coldstream_shared.errors import TransientError
+from coldstream_shared.events import EmailGenerated
+from coldstream_shared.telemetry import hash_email
+from coldstream_shared.unit_of_work import UnitOfWork
+from sending import ledger
+from sending.dispatch import Dispatcher
+from sending.suppression import normalise_email
+
+log = logging.getLogger(__name__)
+
+# Consumers run independently: a lead may arrive a moment before its campaign does.
+CAMPAIGN_RETRY_AFTER = 2.0
+
+
+class SendSequence:
+    """Record every touch of a sequence (follow-ups as scheduled) and take the first one out."""
+
+    def __init__(self, dispatcher: Dispatcher, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self._dispatcher = dispatcher
+        self._uow = unit_of_work
+
+    async def __call__(self, event: EmailGenerated) -> None:
+        email = normalise_email(event.lead.email)
+        first = ledger.touch_id(event.lead_id, event.campaign_id, min(t.step for t in event.touches))
+        async with self._uow() as uow:
+            campaign = await ledger.load_campaign(uow.session, event.campaign_id)
+            if campaign is None:
+                raise TransientError(f"campaign {event.campaign_id!r} not known yet", retry_after=CAMPAIGN_RETRY_AFTER)
+            # The claim's answer is not a reason to stop: a redelivery after a crash mid-send must still
+            # reconcile the reservation the first delivery left behind. The ledger's statuses decide instead.
+            await uow.claim(event)
+            # Same lock a suppression takes: an unsubscribe committing now is either seen here or comes after.
+            await ledger.lock_address(uow.session, email)
+            await ledger.add_touches(
+                uow.session,
+                [
+                    {
+                        "id": ledger.touch_id(event.lead_id, event.campaign_id, t.step),
+                        "team_id": event.team_id,
+                        "lead_id": event.lead_id,
+                        "campaign_id": event.campaign_id,
+                        "step": t.step,
+                        "variant": event.variant,
+                        "email": email,
+                        "subject": t.subject,
+                        "body": t.body,
+                        "delay_days": t.delay_days,
+                        "backend": campaign.backend,
+                        "status": "scheduled",
+                        "causation_id": event.event_id,
+                    }
+                    for t in event.touches
+                ],
+            )
+            row = await ledger.load_touch(uow.session, first, for_update=True)
+            assert row is not None, "inserted or kept above"
+            just_reserved = False
+            if row.status == "scheduled":
+                if campaign.sending_approval == "manual":
+                    # Held until someone approves sending (the approval command arrives with issue 7).
+                    log.info("touch %s waits for sending approval (%s)", row.id, hash_email(email))
+                else:
+                    row = await self._dispatcher.reserve(uow, row)
+                    just_reserved = row.status == "reserved"
+            await uow.commit()
+        # Follow-ups (steps 2..n) get their due time when the previous touch is recorded as sent; the
+        # follow-up loop (follow_ups.py) takes them out through the same dispatcher.
+        await self._dispatcher.complete(row.id, just_reserved=just_reserved)

@@ -1,0 +1,48 @@
+"""Use case: put an address or a domain on the suppression list for good, and cancel what was still to come."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from coldstream_shared.events import LeadBounced, LeadUnsubscribed
+from coldstream_shared.telemetry import hash_email
+from coldstream_shared.unit_of_work import UnitOfWork
+from sending import ledger
+from sending.suppression import Scope, normalise_value
+
+log = logging.getLogger(__name__)
+
+
+class SuppressContact:
+    """Suppress on an unsubscribe or a hard bounce (promise 1); a soft bounce changes nothing."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self._uow = unit_of_work
+
+    async def __call__(self, event: LeadUnsubscribed | LeadBounced) -> None:
+        scope: Scope
+        if isinstance(event, LeadUnsubscribed):
+            scope, reason, source = event.scope, event.reason or "unsubscribed", f"unsubscribe:{event.source}"
+        else:
+            scope, reason, source = "email", f"hard bounce: {event.reason or 'no reason given'}", "bounce"
+        value = normalise_value(event.email, scope)
+        async with self._uow() as uow:
+            if not await uow.claim(event):
+                return
+            if isinstance(event, LeadBounced) and event.bounce_type != "hard":
+                await uow.commit()
+                return
+            # The lock a send's reservation takes too: a send in flight either reserved before this commit,
+            # or it reads this entry and never happens.
+            await ledger.lock(uow.session, value)
+            added = await ledger.add_suppression(uow.session, value, scope, reason, source)
+            cancelled = await ledger.cancel_scheduled(uow.session, value, scope)
+            await uow.commit()
+        log.info(
+            "suppressed %s %s (%s); %d scheduled touches cancelled",
+            scope,
+            hash_email(value),
+            "new" if added else "already listed",
+            cancelled,
+        )

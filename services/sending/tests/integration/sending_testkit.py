@@ -1,0 +1,123 @@
+"""Builders and probes shared by the sending integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.js.api import DeliverPolicy
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from coldstream_shared.campaign import CampaignSpec
+from coldstream_shared.events import CampaignStarted, EmailGenerated, Event, LeadData, LeadUnsubscribed, Touch
+from coldstream_shared.ids import lead_id_for
+from coldstream_shared.streams import ensure_streams, stream_for
+
+
+def campaign_id() -> str:
+    """A campaign id no other test in the session uses (the NATS server is shared)."""
+    return f"send-{uuid.uuid4().hex[:12]}"
+
+
+def campaign_started(cid: str, *, approval: str = "auto") -> CampaignStarted:
+    spec = CampaignSpec.model_validate(
+        {
+            "id": cid,
+            "name": "Sending test",
+            "sources": [{"type": "csv", "path": "leads.csv"}],
+            "offer": {"product": "Widgets", "value_proposition": "Fewer broken widgets"},
+            "sequence": {
+                "steps": [{"subject": "Hi", "body": "One"}, {"subject": "Re: Hi", "body": "Two", "delay_days": 3}]
+            },
+            "sending": {"from_name": "Ana Sender", "from_email": "ana@acme.io"},
+            "approvals": {"sending": approval},
+        }
+    )
+    return CampaignStarted.originate(producer="test", key=cid, campaign_id=cid, campaign=spec)
+
+
+def email_generated(cid: str, email: str) -> EmailGenerated:
+    lead_id = lead_id_for(cid, email)
+    return EmailGenerated.originate(
+        producer="test",
+        key=lead_id,
+        lead_id=lead_id,
+        campaign_id=cid,
+        lead=LeadData(email=email, first_name="Bob"),
+        touches=[
+            Touch(step=1, subject="Hi Bob", body="Hello Bob"),
+            Touch(step=2, subject="Re: Hi Bob", body="Following up", delay_days=3),
+        ],
+        writer="template",
+        model="template-writer/v1",
+        prompt_version="v1",
+        quality_score=90,
+    )
+
+
+def unsubscribed(email: str, scope: str = "email") -> LeadUnsubscribed:
+    return LeadUnsubscribed.originate(producer="test", key=f"unsub:{email}", email=email, source="link", scope=scope)
+
+
+async def publish(nats_url: str, event: Event) -> bool:
+    """Publish like any NATS client; False when JetStream dropped it as a duplicate."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        ack = await js.publish(
+            event.subject,
+            event.model_dump_json().encode(),
+            stream=stream_for(event.subject).name,
+            headers={"Nats-Msg-Id": str(event.event_id)},
+        )
+        return not ack.duplicate
+    finally:
+        await nc.close()
+
+
+async def published(nats_url: str, subject: str, cid: str) -> list[dict[str, Any]]:
+    """Every message on `subject` for campaign `cid` stored in its stream right now."""
+    nc = await nats.connect(nats_url)
+    found: list[dict[str, Any]] = []
+    try:
+        sub = await nc.jetstream().subscribe(subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return found
+            payload = json.loads(msg.data)
+            if payload.get("campaign_id") == cid:
+                found.append(payload)
+    finally:
+        await nc.close()
+
+
+async def wait_until(probe: Any, *, attempts: int = 120) -> Any:
+    """Poll `probe` (an async callable) until it returns something truthy."""
+    for _ in range(attempts):
+        result = await probe()
+        if result:
+            return result
+        await asyncio.sleep(0.25)
+    raise AssertionError("condition never became true")
+
+
+async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list(await conn.execute(text(sql), params))
+    finally:
+        await engine.dispose()
+
+
+def eml_files(outbox: Path, cid: str) -> list[Path]:
+    folder = outbox / cid
+    return sorted(folder.glob("*.eml")) if folder.exists() else []

@@ -1,0 +1,46 @@
+"""The file backend writes whole files and recognises what it already delivered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from sending.compose import Compliance, OutgoingEmail
+from sending.file_outbox import FileOutbox
+
+
+def outgoing() -> OutgoingEmail:
+    return OutgoingEmail(
+        ledger_id=uuid.UUID(int=7),
+        campaign_id="spring",
+        lead_id="lead-9",
+        step=2,
+        from_name="Ana",
+        from_email="ana@acme.io",
+        reply_to=None,
+        to="bob@prospect.com",
+        subject="Hello",
+        body="Hi",
+        unsubscribe_token="tok",
+        date=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+
+
+async def test_deliver_writes_one_eml_per_touch_and_find_sees_it(tmp_path: Path) -> None:
+    backend = FileOutbox(tmp_path / "outbox", Compliance("http://x", "Addr"))
+    assert await backend.find(outgoing()) is None
+    result = await backend.deliver(outgoing())
+    path = tmp_path / "outbox" / "spring" / "2-lead-9.eml"
+    assert path.is_file()
+    assert message_from_bytes(path.read_bytes(), policy=policy.default)["Message-ID"] == result.message_id
+    assert await backend.find(outgoing()) == result
+    assert [p.name for p in path.parent.iterdir()] == ["2-lead-9.eml"]  # no temp files left behind
+
+
+async def test_delivering_again_replaces_the_file(tmp_path: Path) -> None:
+    backend = FileOutbox(tmp_path, Compliance("http://x", "Addr"))
+    await backend.deliver(outgoing())
+    await backend.deliver(outgoing())
+    assert len(list((tmp_path / "spring").iterdir())) == 1
