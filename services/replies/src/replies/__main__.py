@@ -1,0 +1,5 @@
+"""`python -m replies` runs the service."""
+
+from replies.main import main
+
+main()

@@ -1,0 +1,109 @@
+"""Rule-based reply classification (rules/v1): pure, fast, and biased towards honouring opt-outs.
+
+Order matters: an opt-out anywhere in the sender's own words wins over everything else, because a missed
+opt-out is a compliance failure while an over-eager one only loses a lead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from coldstream_shared.events import ReplyCategory
+from replies.phrases import (
+    AUTO_REPLY,
+    AUTO_REPLY_SUBJECT,
+    BOUNCE,
+    HARD_BOUNCE,
+    INTERESTED,
+    LEFT,
+    MEETING,
+    NOT_INTERESTED,
+    NOT_NOW,
+    OPT_OUT,
+    OPT_OUT_ALONE,
+    OUT_OF_OFFICE,
+    QUESTION_WORDS,
+    REFERRAL,
+)
+from replies.reply_text import fold, html_to_text, latest_reply
+from replies.return_dates import find_return_date
+
+CLASSIFIER = "rules/v1"
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+Kind = Literal["hard", "soft"]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What a reply means, with why, so a person can check the rules' decision."""
+
+    category: ReplyCategory
+    confidence: float
+    reasoning: str
+    key_phrase: str | None = None
+    return_date: date | None = None
+    referral_email: str | None = None
+
+
+def classify(text: str, subject: str | None = None, *, today: date | None = None) -> Classification:
+    """Classify one reply; `today` resolves year-less return dates (defaults to the current UTC date)."""
+    reply = latest_reply(text)
+    own = fold(reply)
+    subj = fold(subject or "")
+    whole = fold(html_to_text(text))
+
+    # Opt-outs: the sender's own words and the subject line, never the quoted thread (our footer says it).
+    if phrase := _first(OPT_OUT, f"{subj} \n {own}"):
+        return Classification("unsubscribe", 0.95, f"opt-out phrase '{phrase}'", phrase)
+    if own.strip(" .!") in OPT_OUT_ALONE or subj.strip(" .!") in OPT_OUT_ALONE:
+        return Classification("unsubscribe", 0.9, "the reply is only an opt-out word", own.strip(" .!"))
+    if phrase := _first(BOUNCE, f"{subj} \n {whole}"):
+        return Classification("bounce", 0.95, f"delivery-failure phrasing '{phrase}'", phrase)
+    if phrase := _first(LEFT, own):
+        return _with_contact("wrong_person", own, phrase, "says they are not the person to talk to")
+    if phrase := _first(OUT_OF_OFFICE, f"{subj} \n {own}"):
+        when = find_return_date(reply, today or datetime.now(UTC).date())
+        return Classification("out_of_office", 0.9, f"out-of-office phrasing '{phrase}'", phrase, when)
+    if phrase := _first(AUTO_REPLY_SUBJECT, subj) or _first(AUTO_REPLY, own):
+        return Classification("auto_reply", 0.85, f"auto-reply marker '{phrase}'", phrase)
+    return _human(own)
+
+
+def bounce_kind(text: str) -> Kind:
+    """Hard when the address itself is refused; soft for full mailboxes, routing or sender-side problems."""
+    return "hard" if _first(HARD_BOUNCE, fold(html_to_text(text))) else "soft"
+
+
+def _human(own: str) -> Classification:
+    if (phrase := _first(REFERRAL, own)) and _EMAIL.search(own):
+        return _with_contact("referral", own, phrase, "points to someone else")
+    if phrase := _first(MEETING, own):
+        return Classification("meeting_request", 0.7, f"asks to meet: '{phrase}'", phrase)
+    if phrase := _first(NOT_NOW, own):
+        return Classification("not_now", 0.6, f"timing phrase '{phrase}'", phrase)
+    if phrase := _first(NOT_INTERESTED, own):
+        return Classification("not_interested", 0.75, f"declines: '{phrase}'", phrase)
+    if phrase := _first(INTERESTED, own):
+        return Classification("interested", 0.65, f"shows interest: '{phrase}'", phrase)
+    if "?" in own or _first(QUESTION_WORDS, own):
+        return Classification("question", 0.5, "asks a question", _first(QUESTION_WORDS, own))
+    return Classification("neutral", 0.3, "no rule matched")
+
+
+def _with_contact(category: ReplyCategory, own: str, phrase: str, why: str) -> Classification:
+    found = _EMAIL.search(own)
+    contact = found.group(0) if found else None
+    if category == "wrong_person" and contact and _first(REFERRAL, own):
+        category = "referral"
+    # A wrong-person note often names its own (dead) inbox: only a referral's address is a contact.
+    referral = contact if category == "referral" else None
+    return Classification(category, 0.7, f"{why}: '{phrase}'", phrase, referral_email=referral)
+
+
+def _first(phrases: tuple[str, ...], text: str) -> str | None:
+    return next((p for p in phrases if p in text), None)

@@ -1,0 +1,37 @@
+"""Use case: remember every sent email, so replies and footer links can be attributed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.dialects.postgresql import insert
+
+from coldstream_shared.events import EmailSent
+from coldstream_shared.unit_of_work import UnitOfWork
+from replies.store import sent_emails
+
+
+class RecordSentEmail:
+    """Project `email.sent` into `sent_emails`."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self._uow = unit_of_work
+
+    async def __call__(self, event: EmailSent) -> None:
+        async with self._uow() as uow:
+            if not await uow.claim(event):
+                return
+            await uow.session.execute(
+                insert(sent_emails)
+                .values(
+                    event_id=event.event_id,
+                    email=event.email.strip().lower(),
+                    lead_id=event.lead_id,
+                    campaign_id=event.campaign_id,
+                    step=event.step,
+                    unsubscribe_token=event.unsubscribe_token,
+                    sent_at=event.occurred_at,
+                )
+                .on_conflict_do_nothing()
+            )
+            await uow.commit()

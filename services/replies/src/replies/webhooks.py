@@ -1,0 +1,118 @@
+"""Pure rules for Instantly webhooks: authentication, parsing, the derived dedup key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# The payload docs and the registration enum disagree on some names (see the team's Instantly reference).
+REPLY_TYPES = frozenset({"reply_received", "auto_reply_received"})
+UNSUBSCRIBE_TYPES = frozenset({"lead_unsubscribed"})
+BOUNCE_TYPES = frozenset({"email_bounced"})
+NEEDS_LEAD_EMAIL = REPLY_TYPES | UNSUBSCRIBE_TYPES | BOUNCE_TYPES
+DEDUP_FIELDS = ("event_type", "workspace", "campaign_id", "lead_email", "email_id", "timestamp")
+
+
+class BadWebhookError(ValueError):
+    """The body cannot be accepted; the message says why (it is returned to the caller)."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """The fields we act on; `payload` keeps everything, including merged lead fields."""
+
+    dedup_key: str
+    event_type: str
+    payload: dict[str, Any]
+    lead_email: str | None
+    campaign_id: str | None
+    email_id: str | None
+    timestamp: datetime | None
+    step: int | None
+    reply_text: str | None
+    reply_subject: str | None
+
+
+def authorized(expected: str | None, presented: str | None) -> bool:
+    """Constant-time check of the shared secret; no secret configured means open (warned at startup)."""
+    if expected is None:
+        return True
+    if presented is None:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def dedup_key(payload: dict[str, Any]) -> str:
+    """sha256 over the fields that identify one delivery (Instantly sends no event id)."""
+    parts = ("" if payload.get(name) is None else str(payload[name]) for name in DEDUP_FIELDS)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def parse(body: bytes) -> Webhook:
+    """Decode and check a webhook body; raise BadWebhookError with a reason a person can act on."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadWebhookError(f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise BadWebhookError("body must be a JSON object")
+    _check_storable(payload)
+    event_type = payload.get("event_type")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise BadWebhookError("missing or empty 'event_type'")
+    if len(event_type) > 100:
+        raise BadWebhookError("'event_type' is longer than 100 characters")
+    lead_email = _text(payload, "lead_email")
+    if event_type in NEEDS_LEAD_EMAIL and (lead_email is None or "@" not in lead_email):
+        raise BadWebhookError(f"'{event_type}' needs a 'lead_email' string")
+    return Webhook(
+        dedup_key=dedup_key(payload),
+        event_type=event_type,
+        payload=payload,
+        lead_email=lead_email.strip().lower() if lead_email else None,
+        campaign_id=_text(payload, "campaign_id"),
+        email_id=_text(payload, "email_id"),
+        timestamp=_timestamp(payload.get("timestamp")),
+        step=_step(payload.get("step")),
+        reply_text=_text(payload, "reply_text") or _text(payload, "reply_text_snippet"),
+        reply_subject=_text(payload, "reply_subject"),
+    )
+
+
+def _check_storable(payload: dict[str, Any]) -> None:
+    # Postgres text and JSONB refuse NUL and lone surrogates, which JSON can still spell as \u escapes.
+    dumped = json.dumps(payload, ensure_ascii=False)
+    if "\\u0000" in dumped:
+        raise BadWebhookError("body contains NUL characters")
+    try:
+        dumped.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadWebhookError("body contains unpaired UTF-16 surrogates") from None
+
+
+def _text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _step(value: Any) -> int | None:
+    # bool is an int subclass; a "step": true is not a step number.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
