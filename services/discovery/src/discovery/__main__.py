@@ -1,0 +1,5 @@
+"""`python -m discovery` runs the service."""
+
+from discovery.main import main
+
+main()

@@ -1,0 +1,186 @@
+"""Use case: import a started campaign's lead files, row by row, into published or rejected leads.
+
+Crash-safe and resumable: rows are handled in batches, and one transaction per batch records the rows' outcomes,
+advances the campaign's import cursor and stores the batch's events in the outbox. A redelivered
+`campaign.started` continues after the cursor; event ids derive from (source, row), so nothing is emitted twice.
+The event is claimed only in the last transaction, the one that emits `campaign.imported`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanContext
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from coldstream_shared.errors import PermanentError, TransientError
+from coldstream_shared.events import CampaignAlert, CampaignImported, CampaignStarted, LeadData
+from coldstream_shared.unit_of_work import UnitOfWork
+from discovery.import_records import known_addresses, lock_import, record_outcomes
+from discovery.lead_events import SERVICE, emit_in_lead_trace, event_for
+from discovery.outcomes import decide, prepare
+from discovery.sources import Cursor, LeadFile, SourceError, SourceRow, batched, open_sources, rows_after
+from discovery.store import campaigns
+
+__all__ = ["SERVICE", "ImportCampaign"]
+
+log = logging.getLogger(__name__)
+Heartbeat = Callable[[], Awaitable[None]]
+
+
+async def _no_heartbeat() -> None:
+    return None
+
+
+class ImportCampaign:
+    """Store a started campaign, import its sources, publish a lead event per row, then `campaign.imported`."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], batch_size: int = 250) -> None:
+        self._uow = unit_of_work
+        self._batch_size = batch_size
+
+    async def __call__(self, started: CampaignStarted, heartbeat: Heartbeat = _no_heartbeat) -> None:
+        cursor = await self._begin(started)
+        if cursor is None:
+            return
+        campaign_span = trace.get_current_span().get_span_context()
+        try:
+            files = open_sources(started.campaign)
+            by_index = {lead_file.index: lead_file for lead_file in files}
+            for batch in batched(rows_after(files, cursor), self._batch_size):
+                cursor = await self._import_batch(started, batch, by_index, cursor, campaign_span)
+                await heartbeat()  # keeps JetStream from redelivering a long import
+        except SourceError as error:
+            message = f"campaign {started.campaign_id}: {error}"
+            await self._fail(started, message)
+            raise PermanentError(message) from error
+        await self._finish(started)
+
+    async def _begin(self, started: CampaignStarted) -> Cursor | None:
+        """Store the campaign on first sight; the cursor to resume from, or None when there is nothing to do."""
+        async with self._uow() as uow:
+            session = uow.session
+            spec = started.campaign.model_dump(mode="json")
+            await session.execute(
+                insert(campaigns)
+                .values(
+                    id=started.campaign_id,
+                    team_id=started.team_id,
+                    name=started.campaign.name,
+                    spec=spec,
+                    status="importing",
+                    started_event_id=started.event_id,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await session.execute(select(campaigns).where(campaigns.c.id == started.campaign_id).with_for_update())
+            ).one()
+            if row.status == "imported":
+                if await uow.claim(started):
+                    log.warning("campaign %s was already imported; a restart is not re-imported", row.id)
+                await uow.commit()
+                return None
+            if row.status == "failed":
+                # A replay (e.g. from the dead-letter stream after fixing the file) resumes under this event.
+                await session.execute(
+                    update(campaigns)
+                    .where(campaigns.c.id == row.id)
+                    .values(
+                        status="importing",
+                        error=None,
+                        spec=spec,
+                        started_event_id=started.event_id,
+                        updated_at=func.now(),
+                    )
+                )
+            elif row.started_event_id != started.event_id:
+                raise TransientError(f"campaign {row.id} is still importing an earlier start", retry_after=30)
+            await uow.commit()
+            return Cursor(row.cursor_source, row.cursor_row)
+
+    async def _import_batch(
+        self,
+        started: CampaignStarted,
+        batch: list[SourceRow],
+        files: dict[int, LeadFile],
+        cursor: Cursor,
+        campaign_span: SpanContext,
+    ) -> Cursor:
+        """Record, count and publish one batch of rows in one transaction; returns the advanced cursor."""
+        campaign_id = started.campaign_id
+        async with self._uow() as uow:
+            state = await lock_import(uow.session, campaign_id)
+            if state.cursor != cursor or state.status != "importing" or state.started_event_id != started.event_id:
+                # Another delivery of this start got ahead of us (a redelivery raced a slow worker).
+                raise TransientError(f"campaign {campaign_id} is being imported elsewhere", retry_after=30)
+            wheres = [f"row {row.row_number} of {files[row.source_index].path.name}" for row in batch]
+            prepared = [prepare(row, where) for row, where in zip(batch, wheres, strict=True)]
+            emails = {lead.email for lead in prepared if isinstance(lead, LeadData)}
+            seen, suppressed = await known_addresses(uow.session, campaign_id, emails)
+            outcomes = [
+                decide(campaign_id, row, lead, where, seen, suppressed)
+                for row, lead, where in zip(batch, prepared, wheres, strict=True)
+            ]
+            labels = {index: lead_file.label for index, lead_file in files.items()}
+            await record_outcomes(uow.session, campaign_id, outcomes, labels)
+            for outcome in outcomes:
+                event = event_for(started, outcome, labels[outcome.source_index])
+                emit_in_lead_trace(uow, event, outcome, campaign_span)
+            await uow.commit()
+        return Cursor(batch[-1].source_index, batch[-1].row_number)
+
+    async def _fail(self, started: CampaignStarted, message: str) -> None:
+        """Record a campaign-level error (committed before the event is dead-lettered) and alert the operator."""
+        async with self._uow() as uow:
+            await uow.session.execute(
+                update(campaigns)
+                .where(campaigns.c.id == started.campaign_id)
+                .values(status="failed", error=message, updated_at=func.now())
+            )
+            uow.emit(
+                CampaignAlert.caused_by(
+                    started, producer=SERVICE, key="import_failed", kind="import_failed", message=message
+                )
+            )
+            await uow.commit()
+        log.error("%s", message)
+
+    async def _finish(self, started: CampaignStarted) -> None:
+        """Mark the campaign imported and publish its counters, claiming the start event in the same transaction."""
+        async with self._uow() as uow:
+            if not await uow.claim(started):
+                return
+            row = (
+                await uow.session.execute(
+                    update(campaigns)
+                    .where(campaigns.c.id == started.campaign_id)
+                    .values(status="imported", imported_at=func.now(), updated_at=func.now())
+                    .returning(campaigns)
+                )
+            ).one()
+            uow.emit(
+                CampaignImported.caused_by(
+                    started,
+                    producer=SERVICE,
+                    key="imported",
+                    rows_read=row.rows_read,
+                    published=row.published,
+                    rejected=row.invalid,
+                    duplicates=row.duplicates,
+                    excluded=row.excluded,
+                )
+            )
+            await uow.commit()
+        log.info(
+            "campaign %s imported: %d rows, %d published, %d rejected, %d duplicates, %d excluded",
+            started.campaign_id,
+            row.rows_read,
+            row.published,
+            row.invalid,
+            row.duplicates,
+            row.excluded,
+        )

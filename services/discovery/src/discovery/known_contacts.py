@@ -1,0 +1,69 @@
+"""Use case: keep the projection of addresses other services learned about (unsubscribed, bounced, emailed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+
+from coldstream_shared.events import EmailSent, Event, LeadBounced, LeadUnsubscribed
+from coldstream_shared.unit_of_work import UnitOfWork
+from discovery.normalisation import clean_email
+from discovery.store import contacts
+
+
+class RecordContact:
+    """Apply one contact fact; a suppression is never lifted (promise 1: re-importing never clears it)."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self._uow = unit_of_work
+
+    async def __call__(self, event: LeadUnsubscribed | LeadBounced | EmailSent) -> None:
+        email = clean_email(event.email)
+        if not email:
+            return
+        async with self._uow() as uow:
+            if not await uow.claim(event):
+                return
+            if isinstance(event, EmailSent):
+                await self._emailed(uow, email, event.occurred_at)
+            elif isinstance(event, LeadBounced) and event.bounce_type != "hard":
+                pass  # a soft bounce says the mailbox exists; nothing to suppress
+            else:
+                await self._suppress(uow, email, _reason(event), event.occurred_at)
+            await uow.commit()
+
+    @staticmethod
+    async def _suppress(uow: UnitOfWork, email: str, reason: str, at: datetime) -> None:
+        statement = insert(contacts).values(email=email, suppressed_reason=reason, suppressed_at=at)
+        new = statement.excluded
+        await uow.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[contacts.c.email],
+                # The first reason and time stand; later facts only fill a gap.
+                set_={
+                    "suppressed_reason": func.coalesce(contacts.c.suppressed_reason, new.suppressed_reason),
+                    "suppressed_at": func.coalesce(contacts.c.suppressed_at, new.suppressed_at),
+                    "updated_at": func.now(),
+                },
+            )
+        )
+
+    @staticmethod
+    async def _emailed(uow: UnitOfWork, email: str, at: datetime) -> None:
+        statement = insert(contacts).values(email=email, last_emailed_at=at)
+        await uow.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[contacts.c.email],
+                set_={
+                    "last_emailed_at": func.greatest(contacts.c.last_emailed_at, statement.excluded.last_emailed_at),
+                    "updated_at": func.now(),
+                },
+            )
+        )
+
+
+def _reason(event: Event) -> str:
+    return "bounced" if isinstance(event, LeadBounced) else "unsubscribed"
