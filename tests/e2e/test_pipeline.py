@@ -57,8 +57,10 @@ async def test_twenty_leads_survive_a_killed_service_without_loss_or_duplicates(
     assert len(files) == 20, "exactly one .eml per lead"
     recipients = {email.message_from_bytes(f.read_bytes())["To"] for f in files}
     assert len(recipients) == 20
+    # SIGKILL loses the killed process's unexported span batch, so only "one trace per lead" is checked here;
+    # the demo test below checks that every journey spans all four pipeline services.
     traces = summary(tmp_path / "data" / "traces")
-    assert traces["leads_spanning_pipeline"] == 20, traces
+    assert traces["leads_with_one_trace"] == traces["leads_traced"] == 20, traces
 
 
 def test_demo_runs_the_sample_campaign_to_the_end(tmp_path: Path) -> None:
@@ -66,3 +68,4 @@ def test_demo_runs_the_sample_campaign_to_the_end(tmp_path: Path) -> None:
     assert result["complete"], result
     assert result["sent"] == result["eml_files"] > 0
     assert result["rows_read"] == (result["scraped"] + result["rejected_discovery"])
+    assert result["traces"]["leads_spanning_pipeline"] == result["sent"], result["traces"]

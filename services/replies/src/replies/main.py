@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncio
 import contextlib
 import logging
@@ -42,6 +44,11 @@ class RepliesApp:
             await self.streams(scope, receive, send)
         else:
             await self.web(scope, receive, send)
+
+    @property
+    def broker(self) -> Any:
+        """The NATS broker (for AsyncAPI generation and tests)."""
+        return self.streams.broker
 
     async def start(self) -> None:
         """Start the broker side without HTTP (tests drive HTTP through an ASGI transport)."""
