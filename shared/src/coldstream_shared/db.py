@@ -41,7 +41,7 @@ def make_engine(database_url: str, *, service: str, pool_size: int = 5, pooled: 
         options |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
     else:
         options["poolclass"] = NullPool
-    return create_async_engine(database_url, **options)  # type: ignore[arg-type]
+    return create_async_engine(database_url, **options)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,7 +28,7 @@ from coldstream_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coldstream")
 
-Loop = Callable[[], Awaitable[None]]
+Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
 def standard_tables(metadata: MetaData) -> tuple[Any, Any]:
@@ -71,11 +71,9 @@ def build_runtime(
 
 def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> FastStream | AsgiFastStream:
     """The FastStream app with the shared lifecycle: streams, outbox relay, background loops, readiness."""
-    app: FastStream | AsgiFastStream
-    if asgi_routes:
-        app = AsgiFastStream(runtime.broker, asgi_routes=list(asgi_routes))
-    else:
-        app = FastStream(runtime.broker)
+    app: FastStream | AsgiFastStream = (
+        AsgiFastStream(runtime.broker, asgi_routes=list(asgi_routes)) if asgi_routes else FastStream(runtime.broker)
+    )
     tasks: list[asyncio.Task[None]] = []
     ready_file = runtime.settings.data_dir / "ready" / runtime.service
 
