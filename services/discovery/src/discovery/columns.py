@@ -39,6 +39,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "country": ("country",),
     "city": ("city",),
     "industry": ("industry",),
+    "company_size": (
+        "company_size",
+        "employees",
+        "employee_count",
+        "number_of_employees",
+        "num_employees",
+        "estimated_num_employees",
+        "headcount",
+    ),
 }
 HEADER_ALIASES: dict[str, str] = {alias: field for field, aliases in _ALIASES.items() for alias in aliases}
 LEAD_FIELDS: frozenset[str] = frozenset(_ALIASES)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from coldstream_shared.errors import PermanentError, TransientError
 from coldstream_shared.events import CampaignAlert, CampaignImported, CampaignStarted, LeadData
 from coldstream_shared.unit_of_work import UnitOfWork
-from discovery.import_records import known_addresses, lock_import, record_outcomes
+from discovery.import_records import known_addresses, known_people, lock_import, record_outcomes
 from discovery.lead_events import SERVICE, emit_in_lead_trace, event_for
 from discovery.outcomes import decide, prepare
 from discovery.sources import Cursor, LeadFile, SourceError, SourceRow, batched, open_sources, rows_after
@@ -119,10 +119,13 @@ class ImportCampaign:
                 raise TransientError(f"campaign {campaign_id} is being imported elsewhere", retry_after=30)
             wheres = [f"row {row.row_number} of {files[row.source_index].path.name}" for row in batch]
             prepared = [prepare(row, where) for row, where in zip(batch, wheres, strict=True)]
-            emails = {lead.email for lead in prepared if isinstance(lead, LeadData)}
-            seen, suppressed = await known_addresses(uow.session, campaign_id, emails)
+            leads = [lead for lead in prepared if isinstance(lead, LeadData)]
+            seen, suppressed = await known_addresses(uow.session, campaign_id, {lead.email for lead in leads})
+            domains = {lead.company_domain for lead in leads if lead.company_domain}
+            people = await known_people(uow.session, campaign_id, domains)
+            icp = started.campaign.icp
             outcomes = [
-                decide(campaign_id, row, lead, where, seen, suppressed)
+                decide(campaign_id, row, lead, where, seen, suppressed, people, icp)
                 for row, lead, where in zip(batch, prepared, wheres, strict=True)
             ]
             labels = {index: lead_file.label for index, lead_file in files.items()}

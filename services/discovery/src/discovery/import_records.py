@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from discovery.outcomes import Outcome
+from discovery.people import People, name_key
 from discovery.sources import Cursor
 from discovery.store import campaigns, contacts, lead_rows, leads
 
@@ -54,6 +55,25 @@ async def known_addresses(
     return dict(seen.tuples().all()), dict(suppressed.tuples().all())
 
 
+async def known_people(session: AsyncSession, campaign_id: str, domains: set[str]) -> People:
+    """The campaign's leads at these company domains: domain -> [(name key, lead id)], oldest first."""
+    if not domains:
+        return {}
+    rows = await session.execute(
+        select(leads.c.company_domain, leads.c.name_key, leads.c.lead_id)
+        .where(
+            leads.c.campaign_id == campaign_id,
+            leads.c.company_domain.in_(domains),
+            leads.c.name_key.is_not(None),
+        )
+        .order_by(leads.c.source_index, leads.c.row_number)
+    )
+    people: People = {}
+    for domain, key, lead_id in rows.tuples():
+        people.setdefault(domain, []).append((key, lead_id))
+    return people
+
+
 async def record_outcomes(
     session: AsyncSession, campaign_id: str, outcomes: list[Outcome], labels: Mapping[int, str]
 ) -> None:
@@ -86,6 +106,11 @@ async def record_outcomes(
             "source": labels[o.source_index],
             "source_index": o.source_index,
             "row_number": o.row_number,
+            "score": o.score.score if o.score else None,
+            "tier": o.score.tier if o.score else None,
+            "score_breakdown": o.score.breakdown if o.score else None,
+            "company_domain": o.lead.company_domain,
+            "name_key": name_key(o.lead),
         }
         for o in outcomes
         if o.lead is not None

@@ -27,8 +27,15 @@ def event_for(started: CampaignStarted, outcome: Outcome, source_label: str) -> 
     }
     if outcome.kind == "published":
         assert outcome.lead is not None
+        scored: dict[str, Any] = {}
+        if outcome.score is not None:
+            scored = {
+                "score": outcome.score.score,
+                "tier": outcome.score.tier,
+                "score_breakdown": outcome.score.breakdown,
+            }
         return LeadScraped.caused_by(
-            started, producer=SERVICE, key=key, **common, lead=outcome.lead, source=source_label
+            started, producer=SERVICE, key=key, **common, lead=outcome.lead, source=source_label, **scored
         )
     return LeadRejected.caused_by(
         started,

@@ -118,6 +118,18 @@ def is_free_mail(domain: str) -> bool:
     return domain.lower() in FREE_MAIL_DOMAINS
 
 
+_SIZE = re.compile(r"^(\d[\d,. ]*)\s*(?:[-\u2013+]|to|$)")
+
+
+def parse_company_size(value: str | None) -> int | None:
+    """Employees as a number: '1,200' -> 1200, '51-200' -> 51 (the lower bound), '10000+' -> 10000."""
+    match = _SIZE.match(value or "")
+    if not match:
+        return None
+    digits = re.sub(r"[^\d]", "", match.group(1))
+    return int(digits) if digits and len(digits) <= 9 else None
+
+
 def check_email(email: str | None, where: str) -> str | Rejection:
     """The normalised address, or the reason it cannot be used (syntax only: no DNS at import)."""
     if not email:
@@ -146,6 +158,10 @@ def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None
         email_domain = email.rsplit("@", 1)[1]
         company_domain = None if is_free_mail(email_domain) else domain_of(email_domain)
     extra = {key: text for key, raw in extras.items() if (text := clean_text(raw)) is not None}
+    size_text = values.get("company_size")
+    company_size = parse_company_size(size_text)
+    if size_text and company_size is None:
+        extra["company_size"] = size_text  # kept as written rather than lost
     return LeadData(
         email=email,
         first_name=first,
@@ -162,5 +178,6 @@ def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None
         country=values.get("country"),
         city=values.get("city"),
         industry=values.get("industry"),
+        company_size=company_size,
         extra=dict(extra),
     )

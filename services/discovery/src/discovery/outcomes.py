@@ -6,9 +6,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
+from coldstream_shared.campaign import Icp
 from coldstream_shared.events import LeadData
 from coldstream_shared.ids import lead_id_for, stable_id
 from discovery.normalisation import Rejection, build_lead
+from discovery.people import People, remember, same_person_as
+from discovery.scoring import Score, meets, score_lead
 from discovery.sources import SourceRow
 
 OutcomeKind = Literal["published", "rejected", "duplicate", "excluded"]
@@ -21,7 +24,7 @@ def row_id(campaign_id: str, source_index: int, row_number: int) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one row; `lead` is set for published and excluded rows."""
+    """What became of one row; `lead` (and `score`) are set for published and excluded rows."""
 
     kind: OutcomeKind
     lead_id: str
@@ -32,6 +35,7 @@ class Outcome:
     reason_code: str | None = None
     reason: str | None = None
     duplicate_of: str | None = None
+    score: Score | None = None
 
 
 def prepare(row: SourceRow, where: str) -> LeadData | Rejection:
@@ -48,9 +52,14 @@ def decide(
     where: str,
     seen: MutableMapping[str, str],
     suppressed: Mapping[str, str],
+    people: People | None = None,
+    icp: Icp | None = None,
 ) -> Outcome:
-    """Decide one prepared row. `seen` maps every email accepted so far in this campaign to its lead id (and is
-    updated here); `suppressed` maps suppressed emails to why (unsubscribed, bounced, ...)."""
+    """Decide one prepared row. `seen` maps every email accepted so far in this campaign to its lead id and
+    `people` every accepted lead's company domain to (name key, lead id) (both updated here); `suppressed` maps
+    suppressed emails to why (unsubscribed, bounced, ...). Leads scoring below `icp.min_tier` are excluded."""
+    people = {} if people is None else people
+    icp = icp or Icp()
     si, rn = row.source_index, row.row_number
     if isinstance(lead, Rejection):
         return Outcome(
@@ -74,8 +83,21 @@ def decide(
             reason=f"{where} repeats an email address already in this campaign",
             duplicate_of=seen[email],
         )
+    if (first := same_person_as(lead, people)) is not None:
+        return Outcome(
+            "duplicate",
+            row_id(campaign_id, si, rn),
+            si,
+            rn,
+            email=email,
+            reason_code="duplicate_fuzzy",
+            reason=f"{where} has the same name and company domain as a lead already in this campaign",
+            duplicate_of=first,
+        )
     lead_id = lead_id_for(campaign_id, email)
     seen[email] = lead_id
+    remember(people, lead, lead_id)
+    score = score_lead(lead, icp)
     if email in suppressed:
         return Outcome(
             "excluded",
@@ -86,5 +108,18 @@ def decide(
             lead=lead,
             reason_code="suppressed",
             reason=f"{where}: the address is suppressed ({suppressed[email]})",
+            score=score,
         )
-    return Outcome("published", lead_id, si, rn, email=email, lead=lead)
+    if not meets(score.tier, icp.min_tier):
+        return Outcome(
+            "excluded",
+            lead_id,
+            si,
+            rn,
+            email=email,
+            lead=lead,
+            reason_code="below_min_tier",
+            reason=f"{where}: ICP score {score.score} is tier {score.tier}, below the campaign's {icp.min_tier}",
+            score=score,
+        )
+    return Outcome("published", lead_id, si, rn, email=email, lead=lead, score=score)

@@ -3,6 +3,7 @@
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -81,8 +82,13 @@ leads = Table(
     Column("row_number", Integer, nullable=False),
     Column("score", SmallInteger),
     Column("tier", String(1)),
+    Column("score_breakdown", JSONB),  # rule -> points (see scoring.py)
+    # For fuzzy duplicates across import batches: the same person at another address of the same company.
+    Column("company_domain", Text),
+    Column("name_key", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("campaign_id", "email", name="uq_leads_campaign_id_email"),
+    Index("ix_leads_campaign_id_company_domain", "campaign_id", "company_domain"),
 )
 
 # Projection of other services' facts about addresses (lead.unsubscribed, lead.bounced, email.sent).

@@ -179,6 +179,9 @@ async def test_import_publishes_one_outcome_per_row_and_is_idempotent(
     assert leads["bob@example.org"]["lead"]["company"] == '=HYPERLINK("http://evil.example","x")'
     assert leads["carol@beta.io"]["lead"]["extra"] == {"Notes": "@SUM(A1)"}
     assert leads["carol@beta.io"]["source"] == "csv:leads.csv"
+    # No ICP criteria: only data completeness scores, and every tier proceeds (min_tier defaults to C).
+    assert all(set(body["score_breakdown"]) == {"completeness"} for body in leads.values())
+    assert all(body["tier"] in ("A", "B", "C") and 0 <= body["score"] <= 100 for body in leads.values())
 
     reasons = {body["reason_code"]: body for body, _ in rejected}
     assert set(reasons) == {"duplicate", "invalid_email", "missing_email", "suppressed"}
@@ -292,3 +295,79 @@ async def test_a_missing_lead_file_fails_the_campaign_with_a_clear_error(
     finally:
         await runtime.broker.stop()
         await runtime.engine.dispose()
+
+
+ICP_CSV = (
+    "Email,Full Name,Title,Country,Industry,Employees\n"
+    "ana@acme.com,Ana Ruiz,Head of Growth,Germany,SaaS,120\n"
+    "jose@acme.com,José Álvarez,VP Marketing,Germany,SaaS,120\n"
+    "bo@acme.com,Bo Berg,Accountant,France,Retail,9000\n"
+    "j.alvarez@acme.com,Jose Alvarez,VP Marketing,Germany,SaaS,120\n"  # the same person, in the next batch
+)
+
+
+async def test_leads_are_scored_fuzzy_duplicates_merged_and_low_tiers_excluded(
+    database: AsyncEngine, nats_url: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    lead_file = tmp_path / "leads.csv"
+    lead_file.write_text(ICP_CSV, encoding="utf-8")
+    campaign_id = unique_campaign_id()
+    plain_start = campaign_started(campaign_id, lead_file)
+    icp = {
+        "titles": ["Head of Growth", "VP Marketing"],
+        "seniority": ["head", "vp"],
+        "industries": ["SaaS"],
+        "company_size": [50, 500],
+        "locations": ["Germany"],
+        "min_tier": "B",
+    }
+    spec = CampaignSpec.model_validate({**plain_start.campaign.model_dump(mode="json"), "icp": icp})
+    started = CampaignStarted.originate(
+        producer="test", key=(campaign_id, "icp"), campaign_id=campaign_id, campaign=spec
+    )
+    runtime = build_runtime(
+        SERVICE, DiscoverySettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path), metadata
+    )
+    await declare_streams(runtime.broker)
+    try:
+        await ImportCampaign(runtime.unit_of_work, batch_size=2)(started)
+        async with database.connect() as conn:
+            events = [
+                (subject, payload)
+                for subject, payload in await conn.execute(
+                    text("SELECT subject, payload FROM discovery.outbox WHERE subject LIKE 'lead.%'")
+                )
+            ]
+            counters = (
+                await conn.execute(
+                    text("SELECT rows_read, published, invalid, duplicates, excluded FROM discovery.campaigns")
+                )
+            ).one()
+            stored = dict(
+                (await conn.execute(text("SELECT email, tier FROM discovery.leads WHERE score_breakdown IS NOT NULL")))
+                .tuples()
+                .all()
+            )
+    finally:
+        await runtime.broker.stop()
+        await runtime.engine.dispose()
+
+    scraped = {p["lead"]["email"]: p for s, p in events if s == "lead.scraped"}
+    rejected = {p["reason_code"]: p for s, p in events if s == "lead.rejected"}
+    assert set(scraped) == {"ana@acme.com", "jose@acme.com"}
+    for payload in scraped.values():
+        assert payload["tier"] == "A"
+        assert payload["score"] >= 70
+        assert set(payload["score_breakdown"]) == {
+            "title",
+            "seniority",
+            "industry",
+            "company_size",
+            "location",
+            "completeness",
+        }
+    assert set(rejected) == {"below_min_tier", "duplicate_fuzzy"}
+    assert rejected["duplicate_fuzzy"]["duplicate_of"] == lead_id_for(campaign_id, "jose@acme.com")
+    assert rejected["below_min_tier"]["lead_id"] == lead_id_for(campaign_id, "bo@acme.com")
+    assert tuple(counters) == (4, 2, 0, 1, 1)  # below the minimum tier counts as excluded
+    assert stored == {"ana@acme.com": "A", "jose@acme.com": "A", "bo@acme.com": "C"}

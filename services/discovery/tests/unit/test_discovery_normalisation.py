@@ -1,7 +1,7 @@
 """Pure normalisation and validation of one row."""
 
 from coldstream_shared.events import LeadData
-from discovery.normalisation import MAX_FIELD_CHARS, Rejection, build_lead, clean_email, domain_of
+from discovery.normalisation import MAX_FIELD_CHARS, Rejection, build_lead, clean_email, domain_of, parse_company_size
 
 WHERE = "row 2 of leads.csv"
 
@@ -73,3 +73,18 @@ def test_empty_extras_are_dropped() -> None:
     result = build_lead({"email": "a@acme.com"}, {"notes": " ", "tag": "vip"}, WHERE)
     assert isinstance(result, LeadData)
     assert result.extra == {"tag": "vip"}
+
+
+def test_company_size_is_parsed_or_kept_as_written() -> None:
+    assert [parse_company_size(v) for v in ("1,200", "51-200", "10000+", "11 to 50", "lots", None)] == [
+        1200,
+        51,
+        10000,
+        11,
+        None,
+        None,
+    ]
+    lead = build_lead({"email": "a@acme.com", "company_size": "lots"}, {}, "row 2")
+    assert not isinstance(lead, Rejection)
+    assert lead.company_size is None
+    assert lead.extra == {"company_size": "lots"}

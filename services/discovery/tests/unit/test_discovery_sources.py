@@ -74,11 +74,11 @@ def test_provider_sources_are_not_supported_yet() -> None:
 def test_jsonl_rows_and_bad_lines(tmp_path: Path) -> None:
     source = write(
         tmp_path / "a.jsonl",
-        b'{"Email": "a@acme.com", "employees": 50}\n\nnot json\n[1]\n{"email": "b@acme.com"}\n',
+        b'{"Email": "a@acme.com", "revenue": 50}\n\nnot json\n[1]\n{"email": "b@acme.com"}\n',
     )
     rows = list(open_source(0, source).rows())
     assert [(r.row_number, r.fields, r.extras, r.problem is not None) for r in rows] == [
-        (1, {"email": "a@acme.com"}, {"employees": "50"}, False),
+        (1, {"email": "a@acme.com"}, {"revenue": "50"}, False),
         (3, {}, {}, True),
         (4, {}, {}, True),
         (5, {"email": "b@acme.com"}, {}, False),
