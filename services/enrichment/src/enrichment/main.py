@@ -13,8 +13,9 @@ from enrichment.verify_lead import SERVICE
 
 def create_app(settings: EnrichmentSettings | None = None) -> Any:
     """The enrichment FastStream app."""
-    runtime = build_runtime(SERVICE, settings or EnrichmentSettings(), metadata)
-    handlers.register(runtime)
+    settings = settings or EnrichmentSettings()
+    runtime = build_runtime(SERVICE, settings, metadata)
+    handlers.register(runtime, settings)
     return make_app(runtime)
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.dialects.postgresql import insert
 from coldstream_shared.events import LeadRejected, LeadScraped, LeadVerified
 from coldstream_shared.unit_of_work import UnitOfWork
 from enrichment.store import verifications
-from enrichment.verification import check_syntax, proceeds
+from enrichment.verification import proceeds
+from enrichment.verifier import Verifier
 
 SERVICE = "enrichment"
 # Offline default: without DNS/SMTP/providers a syntactically valid address is "unknown", and it may proceed.
@@ -19,11 +20,13 @@ OFFLINE_ACCEPTED = frozenset({"safe", "unknown", "catch_all"})
 class VerifyLead:
     """Verify a lead and publish `lead.verified` or `lead.rejected`."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], verify: Verifier | None = None) -> None:
         self._uow = unit_of_work
+        self._verify = verify or Verifier(None)
 
     async def __call__(self, event: LeadScraped) -> None:
-        result = check_syntax(event.lead.email)
+        # Verified before the transaction opens: a DNS round trip must not hold a database connection.
+        result = await self._verify(event.lead.email)
         async with self._uow() as uow:
             if not await uow.claim(event):
                 return
