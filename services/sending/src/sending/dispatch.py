@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from coldstream_shared.errors import TransientError
-from coldstream_shared.events import EmailSent, EmailSuppressed, utcnow
+from coldstream_shared.events import EmailFailed, EmailSent, EmailSuppressed, utcnow
 from coldstream_shared.telemetry import hash_email, tag_lead
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
 from sending.compose import OutgoingEmail
 from sending.ledger import LedgerRow
-from sending.mailer import DeliveryResult, Mailer
+from sending.mailer import DeliveryResult, Mailer, PermanentDeliveryError
 from sending.scheduling import due_after
 from sending.suppression import blocking_entry
 
@@ -79,21 +79,33 @@ class Dispatcher:
         tag_lead(row.lead_id, row.campaign_id)
         email = outgoing(row, campaign)
         mailer = self._mailer(campaign.backend)
-        if not just_reserved:
-            found = await self._find(row, email, mailer)
-            if found is not None:
-                await self._record(row, campaign, found)
-                return
-            if not await self._still_allowed(row):
-                return
-        result = await mailer.deliver(email)
+        # Only one attempt at a time may deliver or reconcile a touch: the one whose lease is current.
+        held_since = row.attempt_at if just_reserved else await self._take_over(row)
+        try:
+            if not just_reserved:
+                found = await mailer.find(email)
+                if found is not None:
+                    log.warning("touch %s was delivered before a crash; recording it without sending again", row.id)
+                    await self._record(row, campaign, found)
+                    return
+                if not await self._still_allowed(row):
+                    return
+            result = await mailer.deliver(email)
+        except PermanentDeliveryError as error:
+            await self._fail(row, campaign.backend, str(error))
+            return
+        except TransientError:
+            # This attempt is over and the backend says it did not deliver; the retry (with the shared backoff)
+            # still asks the backend first, so releasing the lease early cannot cause a second send.
+            await self._release(row, held_since)
+            raise
         log.info("touch %s step %d delivered to %s", row.id, row.step, hash_email(row.email))
         await self._record(row, campaign, result)
 
-    async def _find(self, row: LedgerRow, email: OutgoingEmail, mailer: Mailer) -> DeliveryResult | None:
-        """Whether a reservation nobody recorded was delivered: ask the backend, never guess."""
-        # Only one attempt at a time may reconcile: the one whose lease is current. An attempt that may still
-        # be running (a redelivery after ack_wait, another replica) is waited for, not raced.
+    async def _take_over(self, row: LedgerRow) -> datetime:
+        """Take a reservation nobody recorded, to ask the backend about it; returns the lease now held."""
+        # An attempt that may still be running (a redelivery after ack_wait, another replica) is waited for,
+        # not raced.
         now = self._clock()
         held_since = now - row.attempt_at
         if held_since < self._lease:
@@ -105,10 +117,7 @@ class Dispatcher:
             await uow.commit()
         if not taken:
             raise TransientError("another attempt took the touch over", retry_after=self._lease.total_seconds())
-        found = await mailer.find(email)
-        if found is not None:
-            log.warning("touch %s was delivered before a crash; recording it without sending again", row.id)
-        return found
+        return now
 
     async def _still_allowed(self, row: LedgerRow) -> bool:
         """Before delivering a reconciled touch: the suppression list may have grown since it was reserved."""
@@ -156,6 +165,38 @@ class Dispatcher:
                 )
             )
             await uow.commit()
+
+    async def _fail(self, row: LedgerRow, backend: str, reason: str) -> None:
+        """A refusal for good: the touch is failed, the rest of the sequence cancelled, nothing retried."""
+        async with self._uow() as uow:
+            failed = await ledger.transition(uow.session, row.id, "reserved", status="failed", error=reason)
+            if failed is None:  # another attempt settled the touch first
+                return
+            await ledger.cancel_later_steps(
+                uow.session, row.lead_id, row.campaign_id, row.step, f"step {row.step} failed permanently"
+            )
+            uow.emit(
+                EmailFailed.originate(
+                    producer=SERVICE,
+                    key=row.id,
+                    **_envelope(row),
+                    step=row.step,
+                    backend=backend,
+                    reason=reason,
+                    permanent=True,
+                )
+            )
+            await uow.commit()
+        # The reason may quote the message (an address in a header): it goes to the ledger, not to the log.
+        log.warning("touch %s step %d failed permanently for %s", row.id, row.step, hash_email(row.email))
+
+    async def _release(self, row: LedgerRow, held_since: datetime) -> None:
+        try:
+            async with self._uow() as uow:
+                await ledger.release(uow.session, row.id, held_since, held_since - self._lease)
+                await uow.commit()
+        except SQLAlchemyError:  # the lease then simply runs out; the retry waits for it
+            log.warning("could not release the lease of touch %s", row.id, exc_info=True)
 
     async def _check(self, uow: UnitOfWork, row: LedgerRow) -> Any:
         # Fail closed: a check that cannot run sends nothing. The transaction rolls back (nothing is reserved)

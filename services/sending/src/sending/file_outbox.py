@@ -7,8 +7,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from coldstream_shared.errors import TransientError
 from sending.compose import Compliance, OutgoingEmail, build_message
-from sending.mailer import DeliveryResult
+from sending.mailer import DeliveryResult, PermanentDeliveryError
 
 
 class FileOutbox:
@@ -25,8 +26,14 @@ class FileOutbox:
 
     async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
         """Write the message atomically: a reader (or a reconciliation) never sees half a file."""
-        data = build_message(email, self._compliance).as_bytes()
-        await asyncio.to_thread(_write_atomically, self.path_for(email), data)
+        try:
+            data = build_message(email, self._compliance).as_bytes()
+        except ValueError as error:  # e.g. a line break in a header: no outbox would ever accept this message
+            raise PermanentDeliveryError(f"message cannot be built: {error}") from error
+        try:
+            await asyncio.to_thread(_write_atomically, self.path_for(email), data)
+        except OSError as error:  # a full disk or a missing mount may be fixed by the next attempt (shared backoff)
+            raise TransientError(f"outbox not writable: {error.strerror}") from error
         return DeliveryResult("file", email.message_id)
 
     async def find(self, email: OutgoingEmail) -> DeliveryResult | None:

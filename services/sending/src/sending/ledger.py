@@ -118,6 +118,33 @@ async def take_over(session: AsyncSession, row: LedgerRow, now: datetime) -> boo
     return result.first() is not None
 
 
+async def release(session: AsyncSession, ledger_id: uuid.UUID, held_since: datetime, expired: datetime) -> None:
+    """Give up the lease of an attempt that stopped (a transient failure), so the retry need not wait it out."""
+    await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.id == ledger_id, send_ledger.c.status == "reserved", send_ledger.c.attempt_at == held_since
+        )
+        .values(attempt_at=expired)
+    )
+
+
+async def cancel_later_steps(session: AsyncSession, lead_id: str, campaign_id: str, step: int, why: str) -> int:
+    """Cancel the touches after `step` that have not gone out; returns how many."""
+    result = await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.lead_id == lead_id,
+            send_ledger.c.campaign_id == campaign_id,
+            send_ledger.c.step > step,
+            send_ledger.c.status == "scheduled",
+        )
+        .values(status="cancelled", error=why)
+        .returning(send_ledger.c.id)
+    )
+    return len(result.all())
+
+
 async def set_due(session: AsyncSession, lead_id: str, campaign_id: str, step: int, due_at: datetime) -> None:
     """Give the next touch its due time, once the previous one went out."""
     await session.execute(

@@ -10,6 +10,10 @@ from sending.compose import OutgoingEmail
 Backend = Literal["file", "smtp", "instantly"]
 
 
+class PermanentDeliveryError(Exception):
+    """The backend refused this message for good: retrying would only be refused again."""
+
+
 @dataclass(frozen=True)
 class DeliveryResult:
     """What a backend reports about a delivered touch."""
@@ -22,7 +26,10 @@ class Mailer(Protocol):
     """A way out for emails that can also say whether a touch already went out (reconciliation)."""
 
     async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
-        """Hand one email to the backend; raise TransientError when it may work later."""
+        """Hand one email to the backend.
+
+        Raise TransientError when it may work later, PermanentDeliveryError when the backend refuses it for good.
+        """
         ...
 
     async def find(self, email: OutgoingEmail) -> DeliveryResult | None:

@@ -1,10 +1,12 @@
 """The `sending` schema: campaign projection, suppression list (authoritative) and the send ledger."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Identity,
     Index,
     Integer,
     String,
@@ -40,7 +42,8 @@ campaigns = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Permanent: rows are only ever added here (promise 1). `value` is a normalised address or a bare domain.
+# Permanent (promise 1): rows are added by events and the CLI; the only way one leaves is
+# manage_suppressions.remove, which always writes an audit row. `value` is a normalised address or a bare domain.
 suppressions = Table(
     "suppressions",
     metadata,
@@ -51,6 +54,22 @@ suppressions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("scope IN ('email', 'domain')", name="scope"),
 )
+
+# Who added or removed which entry, and why: removal is a deliberate manual act and must be traceable.
+suppression_audit = Table(
+    "suppression_audit",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("action IN ('added', 'removed')", name="action"),
+)
+Index("ix_suppression_audit_value", suppression_audit.c.value)
 
 STATUSES = ("scheduled", "reserved", "sent", "failed", "cancelled", "suppressed")
 

@@ -34,6 +34,27 @@ def normalise_value(value: str, scope: Scope) -> str:
     return value.lstrip("@") if scope == "domain" else value
 
 
+class InvalidSuppressionError(ValueError):
+    """A value that is neither an email address nor a domain."""
+
+
+def parse_value(raw: str) -> tuple[str, Scope]:
+    """Read a CLI/import value: `bob@acme.com` is an address; `acme.com` or `@acme.com` is a whole domain."""
+    value = normalise_email(raw)
+    scope: Scope = "domain" if value.startswith("@") or "@" not in value else "email"
+    value = normalise_value(value, scope)
+    local, _, domain = value.rpartition("@")
+    if (
+        not domain
+        or "." not in domain.strip(".")
+        or any(c.isspace() for c in value)
+        or "@" in local
+        or (scope == "email" and not local)
+    ):
+        raise InvalidSuppressionError(f"not an email address or a domain: {raw!r}")
+    return value, scope
+
+
 def lock_keys(email: str) -> list[str]:
     """Advisory-lock keys a send takes: domain first, then address, so the order is the same everywhere."""
     return [domain_of(email), normalise_email(email)]

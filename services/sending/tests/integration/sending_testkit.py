@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +18,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from coldstream_shared.campaign import CampaignSpec
-from coldstream_shared.events import CampaignStarted, EmailGenerated, Event, LeadData, LeadUnsubscribed, Touch
+from coldstream_shared.events import CampaignStarted, EmailGenerated, Event, LeadData, LeadUnsubscribed, Touch, utcnow
 from coldstream_shared.ids import lead_id_for
+from coldstream_shared.messaging import declare_streams
+from coldstream_shared.migrations import upgrade
+from coldstream_shared.service import Runtime, build_runtime
 from coldstream_shared.streams import ensure_streams, stream_for
+from sending.compose import Compliance, OutgoingEmail
+from sending.dispatch import SERVICE, Dispatcher
+from sending.file_outbox import FileOutbox
+from sending.mailer import DeliveryResult
+from sending.remember_campaign import RememberCampaign
+from sending.send_sequence import SendSequence
+from sending.settings import SendingSettings
+from sending.store import metadata
 
 
 def campaign_id() -> str:
@@ -121,3 +136,83 @@ async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
 def eml_files(outbox: Path, cid: str) -> list[Path]:
     folder = outbox / cid
     return sorted(folder.glob("*.eml")) if folder.exists() else []
+
+
+class CrashError(Exception):
+    """Stands for the process dying at this point."""
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=utcnow)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Recording:
+    """A mailer around the file outbox that counts calls and can die right after (or before) delivering."""
+
+    inner: FileOutbox
+    crash_after_delivery: bool = False
+    crash_before_delivery: bool = False
+    deliveries: int = 0
+    finds: int = 0
+
+    async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
+        if self.crash_before_delivery:
+            raise CrashError
+        self.deliveries += 1
+        result = await self.inner.deliver(email)
+        if self.crash_after_delivery:
+            raise CrashError
+        return result
+
+    async def find(self, email: OutgoingEmail) -> DeliveryResult | None:
+        self.finds += 1
+        return await self.inner.find(email)
+
+
+@dataclass
+class Parts:
+    runtime: Runtime
+    db: str
+    outbox: Path
+    nats: str
+    clock: Clock
+    cid: str
+
+    def mailer(self, **options: Any) -> Recording:
+        return Recording(FileOutbox(self.outbox, Compliance("http://127.0.0.1:8080", "Addr")), **options)
+
+    def sender(self, mailer: Recording) -> SendSequence:
+        dispatcher = Dispatcher(self.runtime.unit_of_work, {"file": mailer}, clock=self.clock)
+        return SendSequence(dispatcher, self.runtime.unit_of_work)
+
+    async def sent_events(self) -> int:
+        rows = await query(self.db, "SELECT count(*) AS n FROM sending.outbox WHERE subject = 'email.sent'")
+        return rows[0].n
+
+    async def statuses(self) -> list[tuple[int, str]]:
+        rows = await query(self.db, "SELECT step, status FROM sending.send_ledger ORDER BY step")
+        return [(r.step, r.status) for r in rows]
+
+
+@asynccontextmanager
+async def open_parts(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Parts]:
+    """A migrated database, a runtime (no subscribers) and a campaign the tests can send in."""
+    await asyncio.to_thread(upgrade, "sending", fresh_database_url)
+    settings = SendingSettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path)
+    runtime = build_runtime(SERVICE, settings, metadata)
+    await declare_streams(runtime.broker)
+    cid = campaign_id()
+    await RememberCampaign(runtime.unit_of_work)(campaign_started(cid))
+    try:
+        yield Parts(runtime, fresh_database_url, tmp_path / "outbox", nats_url, Clock(), cid)
+    finally:
+        await runtime.broker.stop()
+        await runtime.engine.dispose()

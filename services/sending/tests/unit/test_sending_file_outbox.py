@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+
+from coldstream_shared.errors import TransientError
 from sending.compose import Compliance, OutgoingEmail
 from sending.file_outbox import FileOutbox
+from sending.mailer import PermanentDeliveryError
 
 
 def outgoing() -> OutgoingEmail:
@@ -44,3 +49,18 @@ async def test_delivering_again_replaces_the_file(tmp_path: Path) -> None:
     await backend.deliver(outgoing())
     await backend.deliver(outgoing())
     assert len(list((tmp_path / "spring").iterdir())) == 1
+
+
+async def test_a_message_no_outbox_can_hold_is_refused_for_good(tmp_path: Path) -> None:
+    backend = FileOutbox(tmp_path / "outbox", Compliance("http://x", "Addr"))
+    with pytest.raises(PermanentDeliveryError, match="cannot be built"):
+        await backend.deliver(replace(outgoing(), subject="Hello\r\nBcc: everyone@example.com"))
+    assert not (tmp_path / "outbox" / "spring").exists()
+
+
+async def test_an_unwritable_outbox_is_a_transient_failure(tmp_path: Path) -> None:
+    backend = FileOutbox(tmp_path / "outbox", Compliance("http://x", "Addr"))
+    (tmp_path / "outbox" / "spring").write_text("a file where the campaign folder should be")
+    with pytest.raises(TransientError, match="outbox not writable"):
+        await backend.deliver(outgoing())
+    assert await backend.find(outgoing()) is None

@@ -6,9 +6,18 @@ import uuid
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+import pytest
+
 from sending.compose import Compliance, OutgoingEmail, build_message
 from sending.scheduling import due_after
-from sending.suppression import Suppression, blocking_entry, lock_keys, normalise_value
+from sending.suppression import (
+    InvalidSuppressionError,
+    Suppression,
+    blocking_entry,
+    lock_keys,
+    normalise_value,
+    parse_value,
+)
 
 COMPLIANCE = Compliance("https://cold.example/", "Acme Ltd, 1 Main St, Springfield")
 LEDGER_ID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -112,3 +121,21 @@ def test_the_raw_message_stays_readable_and_long_lines_stay_legal() -> None:
     huge = build_message(outgoing(body="x" * 2000), COMPLIANCE).as_bytes()
     assert max(len(line) for line in huge.splitlines()) <= 998
     assert message_from_bytes(huge, policy=policy.default).get_body().get_content().startswith("x" * 2000)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        (" Bob@Prospect.com ", ("bob@prospect.com", "email")),
+        ("@Acme.io", ("acme.io", "domain")),
+        ("acme.co.uk", ("acme.co.uk", "domain")),
+    ],
+)
+def test_suppression_values_are_read_as_an_address_or_a_domain(raw: str, parsed: tuple[str, str]) -> None:
+    assert parse_value(raw) == parsed
+
+
+@pytest.mark.parametrize("raw", ["", "bob", "bob@", "@", "a@b@c.com", "bob smith@acme.io", "localhost"])
+def test_anything_else_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidSuppressionError):
+        parse_value(raw)
