@@ -27,7 +27,8 @@ def write_campaign(folder: Path, leads: int) -> Path:
         writer = csv.writer(out)
         writer.writerow(["First Name", "Last Name", "Email", "Company", "Job Title"])
         for i in range(leads):
-            writer.writerow([f"Person{i}", "Tester", f"person{i}@company{i}.example.com", f"Company {i}", "CMO"])
+            # Distinct people at distinct companies: fuzzy same-person dedup must not merge them.
+            writer.writerow([f"Person{i}", "Tester", f"person{i}@company{i}.io", f"Company {i}", "CMO"])
     text = (ROOT / "examples" / "campaign.yaml").read_text().replace("id: spring-growth-demo", "id: e2e-twenty")
     (folder / "campaign.yaml").write_text(text)
     return folder / "campaign.yaml"

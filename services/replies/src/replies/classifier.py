@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from coldstream_shared.events import ReplyCategory
+from replies.opt_out_phrases import OPT_OUT, OPT_OUT_ALONE
 from replies.phrases import (
     AUTO_REPLY,
     AUTO_REPLY_SUBJECT,
@@ -22,8 +23,6 @@ from replies.phrases import (
     MEETING,
     NOT_INTERESTED,
     NOT_NOW,
-    OPT_OUT,
-    OPT_OUT_ALONE,
     OUT_OF_OFFICE,
     QUESTION_WORDS,
     REFERRAL,
@@ -60,8 +59,8 @@ def classify(text: str, subject: str | None = None, *, today: date | None = None
     # Opt-outs: the sender's own words and the subject line, never the quoted thread (our footer says it).
     if phrase := _first(OPT_OUT, f"{subj} \n {own}"):
         return Classification("unsubscribe", 0.95, f"opt-out phrase '{phrase}'", phrase)
-    if own.strip(" .!") in OPT_OUT_ALONE or subj.strip(" .!") in OPT_OUT_ALONE:
-        return Classification("unsubscribe", 0.9, "the reply is only an opt-out word", own.strip(" .!"))
+    if word := _alone(reply, subj):
+        return Classification("unsubscribe", 0.9, "the reply is only an opt-out word", word)
     if phrase := _first(BOUNCE, f"{subj} \n {whole}"):
         return Classification("bounce", 0.95, f"delivery-failure phrasing '{phrase}'", phrase)
     if phrase := _first(LEFT, own):
@@ -71,7 +70,7 @@ def classify(text: str, subject: str | None = None, *, today: date | None = None
         return Classification("out_of_office", 0.9, f"out-of-office phrasing '{phrase}'", phrase, when)
     if phrase := _first(AUTO_REPLY_SUBJECT, subj) or _first(AUTO_REPLY, own):
         return Classification("auto_reply", 0.85, f"auto-reply marker '{phrase}'", phrase)
-    return _human(own)
+    return _human(own, reply, today)
 
 
 def bounce_kind(text: str) -> Kind:
@@ -79,13 +78,23 @@ def bounce_kind(text: str) -> Kind:
     return "hard" if _first(HARD_BOUNCE, fold(html_to_text(text))) else "soft"
 
 
-def _human(own: str) -> Classification:
-    if (phrase := _first(REFERRAL, own)) and _EMAIL.search(own):
+def _alone(reply: str, subj: str) -> str | None:
+    """The opt-out word when the reply, its first line (a phone signature may follow) or the subject is only that."""
+    first = next((line for line in reply.splitlines() if line.strip()), "")
+    for candidate in (fold(reply), fold(first), subj):
+        if (word := candidate.strip(" .!")) in OPT_OUT_ALONE:
+            return word
+    return None
+
+
+def _human(own: str, reply: str, today: date | None) -> Classification:
+    if (phrase := _first(REFERRAL, own)) and _contact(own, own.find(phrase)):
         return _with_contact("referral", own, phrase, "points to someone else")
     if phrase := _first(MEETING, own):
         return Classification("meeting_request", 0.7, f"asks to meet: '{phrase}'", phrase)
     if phrase := _first(NOT_NOW, own):
-        return Classification("not_now", 0.6, f"timing phrase '{phrase}'", phrase)
+        when = find_return_date(reply, today or datetime.now(UTC).date())  # the recontact date, if stated
+        return Classification("not_now", 0.6, f"timing phrase '{phrase}'", phrase, when)
     if phrase := _first(NOT_INTERESTED, own):
         return Classification("not_interested", 0.75, f"declines: '{phrase}'", phrase)
     if phrase := _first(INTERESTED, own):
@@ -96,13 +105,19 @@ def _human(own: str) -> Classification:
 
 
 def _with_contact(category: ReplyCategory, own: str, phrase: str, why: str) -> Classification:
-    found = _EMAIL.search(own)
-    contact = found.group(0) if found else None
-    if category == "wrong_person" and contact and _first(REFERRAL, own):
+    pointer = _first(REFERRAL, own)
+    contact = _contact(own, min(own.find(phrase), own.find(pointer) if pointer else len(own)))
+    if category == "wrong_person" and contact and pointer:
         category = "referral"
     # A wrong-person note often names its own (dead) inbox: only a referral's address is a contact.
     referral = contact if category == "referral" else None
     return Classification(category, 0.7, f"{why}: '{phrase}'", phrase, referral_email=referral)
+
+
+def _contact(own: str, start: int) -> str | None:
+    # Only an address after the sender's words counts: one before is usually their own ("this inbox x@y is closed").
+    found = _EMAIL.search(own, start)
+    return found.group(0).rstrip(".") if found else None
 
 
 def _first(phrases: tuple[str, ...], text: str) -> str | None:

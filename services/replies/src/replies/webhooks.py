@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,8 @@ REPLY_TYPES = frozenset({"reply_received", "auto_reply_received"})
 UNSUBSCRIBE_TYPES = frozenset({"lead_unsubscribed"})
 BOUNCE_TYPES = frozenset({"email_bounced"})
 NEEDS_LEAD_EMAIL = REPLY_TYPES | UNSUBSCRIBE_TYPES | BOUNCE_TYPES
+# Instantly payloads are flat; deeper nesting is garbage (and Python's json recursion is bounded).
+MAX_DEPTH = 32
 DEDUP_FIELDS = ("event_type", "workspace", "campaign_id", "lead_email", "email_id", "timestamp")
 
 
@@ -55,8 +58,10 @@ def dedup_key(payload: dict[str, Any]) -> str:
 def parse(body: bytes) -> Webhook:
     """Decode and check a webhook body; raise BadWebhookError with a reason a person can act on."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BadWebhookError(f"body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:  # also JSONDecodeError, UnicodeDecodeError and over-long integers
         raise BadWebhookError(f"body is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
         raise BadWebhookError("body must be a JSON object")
@@ -83,13 +88,39 @@ def parse(body: bytes) -> Webhook:
     )
 
 
+def _refuse_constant(name: str) -> float:
+    # Python's json accepts NaN and Infinity; JSON and Postgres JSONB do not.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # "1e999" parses to inf, which JSONB refuses
+        raise ValueError(f"number {literal[:20]} is out of range")
+    return value
+
+
 def _check_storable(payload: dict[str, Any]) -> None:
-    # Postgres text and JSONB refuse NUL and lone surrogates, which JSON can still spell as \u escapes.
-    dumped = json.dumps(payload, ensure_ascii=False)
-    if "\\u0000" in dumped:
+    """Refuse what Postgres JSONB cannot store (NUL, lone surrogates) and absurd nesting, with a reason."""
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BadWebhookError(f"body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
         raise BadWebhookError("body contains NUL characters")
     try:
-        dumped.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
         raise BadWebhookError("body contains unpaired UTF-16 surrogates") from None
 

@@ -100,3 +100,27 @@ def test_secret_check() -> None:
     assert not authorized("s3cret", "")
     assert not authorized("s3cret", "s3cret ")
     assert not authorized("s3cret", "S3CRET")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"event_type": "email_opened", "x": NaN}', "not valid JSON"),
+        (b'{"event_type": "email_opened", "x": -Infinity}', "not valid JSON"),
+        (b'{"event_type": "email_opened", "x": 1e999}', "not valid JSON"),
+        (b'{"event_type": "email_opened", "x": ' + b"9" * 5000 + b"}", "not valid JSON"),
+        (b'{"event_type": "email_opened", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested deeper"),
+        (b'{"event_type": "email_opened", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper"),
+        (b'{"event_type": "email_opened", "\\u0000": 1}', "NUL"),
+        (b'{"event_type": "email_opened", "x": ["\\udc00"]}', "surrogates"),
+    ],
+)
+def test_what_postgres_cannot_store_is_refused(body: bytes, reason: str) -> None:
+    """Found by fuzzing: these used to reach Postgres (or crash json) and answer 5xx."""
+    with pytest.raises(BadWebhookError, match=reason):
+        parse(body)
+
+
+def test_a_literal_backslash_u0000_is_plain_text() -> None:
+    hook = parse(json.dumps({**REPLY, "reply_text": "see \\u0000 in the log"}).encode())
+    assert hook.reply_text == "see \\u0000 in the log"

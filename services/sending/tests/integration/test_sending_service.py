@@ -60,7 +60,10 @@ async def test_a_generated_sequence_leaves_as_one_file_and_one_email_sent(servic
     assert f"/unsubscribe/{sent[0]['unsubscribe_token']}" in content
     assert sent[0]["message_id"] in content
     # The follow-up waits in the ledger with its due time.
-    rows = await query(service["db"], "SELECT step, status, due_at FROM sending.send_ledger ORDER BY step")
+    # Filtered by campaign: the NATS server and its durable consumers are shared by the whole test session.
+    rows = await query(
+        service["db"], f"SELECT step, status, due_at FROM sending.send_ledger WHERE campaign_id = '{cid}' ORDER BY step"
+    )
     assert [(r.step, r.status) for r in rows] == [(1, "sent"), (2, "scheduled")]
     assert rows[1].due_at is not None
 
