@@ -53,7 +53,8 @@ async def test_twenty_leads_survive_a_killed_service_without_loss_or_duplicates(
 
     assert funnel.as_dict()["sent"] == 20
     per_lead = Counter((p["lead_id"], p["step"]) for p in sent)
-    assert len(per_lead) == 20 and max(per_lead.values()) == 1, "exactly one email.sent per lead and step"
+    assert len(per_lead) == 20
+    assert max(per_lead.values()) == 1, "exactly one email.sent per lead and step"
     files = sorted((tmp_path / "data" / "outbox" / spec.id).glob("*.eml"))
     assert len(files) == 20, "exactly one .eml per lead"
     recipients = {email.message_from_bytes(f.read_bytes())["To"] for f in files}
