@@ -33,8 +33,8 @@ lint: install ## ruff and mypy
 asyncapi: install ## regenerate docs/asyncapi/*.json from the code
 	$(BIN)/coldstream asyncapi --out docs/asyncapi
 
-bench: install ## benchmarks; figures go to docs/benchmarks.md
-	$(BIN)/python -m benchmarks
+bench: install ## benchmarks (BENCH="discovery sending" for some); figures go to docs/benchmarks.md
+	$(BIN)/python -m benchmarks $(BENCH)
 
 up: ## the compose stack (needs a Docker engine)
 	docker compose up -d --build

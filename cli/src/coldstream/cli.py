@@ -156,3 +156,12 @@ def asyncapi(
 
     for path in write_all(out):
         console.print(f"wrote {path}")
+
+
+def _register_command_modules() -> None:
+    from coldstream.commands import register_all
+
+    register_all(app, campaign_app)
+
+
+_register_command_modules()

@@ -1,11 +1,28 @@
 """Every event model, importable from one place."""
 
-from coldstream_shared.events.campaigns import CampaignAlert, CampaignImported, CampaignStarted
-from coldstream_shared.events.emails import EmailFailed, EmailGenerated, EmailSent, EmailSuppressed, Touch
+from coldstream_shared.events.campaigns import (
+    CampaignAlert,
+    CampaignApproved,
+    CampaignImported,
+    CampaignPaused,
+    CampaignProgress,
+    CampaignResumed,
+    CampaignStarted,
+)
+from coldstream_shared.events.emails import (
+    EmailCancelled,
+    EmailFailed,
+    EmailGenerated,
+    EmailHeld,
+    EmailSent,
+    EmailSuppressed,
+    Touch,
+)
 from coldstream_shared.events.envelope import Event, utcnow
 from coldstream_shared.events.leads import (
     LeadBounced,
     LeadData,
+    LeadProposed,
     LeadRejected,
     LeadScraped,
     LeadUnsubscribed,
@@ -17,15 +34,22 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CampaignStarted,
     CampaignImported,
     CampaignAlert,
+    CampaignProgress,
+    CampaignApproved,
+    CampaignPaused,
+    CampaignResumed,
     LeadScraped,
     LeadVerified,
     LeadRejected,
     LeadUnsubscribed,
     LeadBounced,
+    LeadProposed,
     EmailGenerated,
     EmailSent,
     EmailFailed,
     EmailSuppressed,
+    EmailHeld,
+    EmailCancelled,
     ReplyReceived,
     ReplyClassified,
 )
@@ -33,15 +57,22 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 __all__ = [
     "ALL_EVENTS",
     "CampaignAlert",
+    "CampaignApproved",
     "CampaignImported",
+    "CampaignPaused",
+    "CampaignProgress",
+    "CampaignResumed",
     "CampaignStarted",
+    "EmailCancelled",
     "EmailFailed",
     "EmailGenerated",
+    "EmailHeld",
     "EmailSent",
     "EmailSuppressed",
     "Event",
     "LeadBounced",
     "LeadData",
+    "LeadProposed",
     "LeadRejected",
     "LeadScraped",
     "LeadUnsubscribed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -40,3 +40,42 @@ class CampaignAlert(Event):
     kind: str
     message: str
     details: dict[str, str | int | float | None] = Field(default_factory=dict)
+
+
+class CampaignProgress(Event):
+    """How far an import has come; published every batch so operators see rows/s and an ETA."""
+
+    subject: ClassVar[str] = subjects.CAMPAIGN_PROGRESS
+    campaign_id: str
+    source: str
+    rows_read: int = Field(ge=0)
+    rows_total: int | None = Field(None, ge=0, description="Known for files (estimated from size), else None.")
+    rows_per_second: float = Field(ge=0)
+    eta_seconds: float | None = Field(None, ge=0)
+    done: bool = False
+
+
+class CampaignApproved(Event):
+    """A person released a human gate (seed 000: leads_approved_at/by, sending approval)."""
+
+    subject: ClassVar[str] = subjects.CAMPAIGN_APPROVED
+    campaign_id: str
+    stage: Literal["leads", "sending"]
+    approved_by: str
+
+
+class CampaignPaused(Event):
+    """Sending stops for a campaign: an alert (bounce rate) or an operator asked for it."""
+
+    subject: ClassVar[str] = subjects.CAMPAIGN_PAUSED
+    campaign_id: str
+    reason: str
+    paused_by: str = Field(description="'alert:<kind>' or the operator's name.")
+
+
+class CampaignResumed(Event):
+    """Sending may go on for a campaign."""
+
+    subject: ClassVar[str] = subjects.CAMPAIGN_RESUMED
+    campaign_id: str
+    resumed_by: str

@@ -74,3 +74,24 @@ class EmailSuppressed(Event):
     step: int
     reason: str
     scope: Literal["email", "domain"] = "email"
+
+
+class EmailHeld(Event):
+    """A generated sequence failed the quality gate twice (or awaits a person): held for review, never sent."""
+
+    subject: ClassVar[str] = subjects.EMAIL_HELD
+    lead_id: str
+    campaign_id: str
+    reason_code: str = Field(description="e.g. 'quality_gate', 'budget_exhausted'.")
+    reasons: list[str] = Field(default_factory=list)
+    quality_score: float | None = Field(None, ge=0, le=100)
+
+
+class EmailCancelled(Event):
+    """Remaining touches of a lead will not be sent (reply, unsubscribe, bounce, company stop). Terminal."""
+
+    subject: ClassVar[str] = subjects.EMAIL_CANCELLED
+    lead_id: str
+    campaign_id: str
+    steps: list[int] = Field(default_factory=list, description="The touches that were cancelled.")
+    reason: str

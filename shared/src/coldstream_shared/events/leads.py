@@ -99,3 +99,14 @@ class LeadBounced(Event):
     email: str
     bounce_type: Literal["hard", "soft"] = "hard"
     reason: str | None = None
+
+
+class LeadProposed(Event):
+    """Someone new to contact, named in a reply (referral, wrong person); discovery decides whether to import."""
+
+    subject: ClassVar[str] = subjects.LEAD_PROPOSED
+    campaign_id: str
+    email: str
+    full_name: str | None = None
+    referred_by: str = Field(description="The address whose reply named this contact.")
+    reason: Literal["referral", "wrong_person"]
