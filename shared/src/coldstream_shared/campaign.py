@@ -90,6 +90,25 @@ class Sending(_Spec):
     recontact_after_days: int = Field(90, ge=0, description="Skip contacts emailed by any campaign this recently.")
 
 
+class EnrichmentPolicy(_Spec):
+    """What enrichment may spend and which verification verdicts proceed (issue 5 adds to this)."""
+
+    accept_verdicts: list[Literal["safe", "risky", "catch_all", "unknown"]] = Field(
+        default_factory=lambda: ["safe", "catch_all", "unknown"],
+        description="Verdicts that go on to personalization; 'unknown' is what offline, syntax-only checks give.",
+    )
+    budget_usd: float | None = Field(None, ge=0, description="Stop paid provider calls at this spend.")
+
+
+class PersonalizationPolicy(_Spec):
+    """How sequences are written and gated (issue 6 adds to this)."""
+
+    quality_threshold: float = Field(
+        70, ge=0, le=100, description="Below this a sequence is rewritten once, then held."
+    )
+    budget_usd: float | None = Field(None, ge=0, description="Stop LLM generation at this spend.")
+
+
 class Approvals(_Spec):
     """Human gates (seed 000: leads_approved_at/by, sending approval)."""
 
@@ -107,6 +126,8 @@ class CampaignSpec(_Spec):
     offer: Offer
     sequence: Sequence
     sending: Sending
+    enrichment: EnrichmentPolicy = Field(default_factory=EnrichmentPolicy)
+    personalization: PersonalizationPolicy = Field(default_factory=PersonalizationPolicy)
     approvals: Approvals = Field(default_factory=Approvals)
 
     @field_validator("sources")
