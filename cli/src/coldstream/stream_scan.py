@@ -49,3 +49,26 @@ async def read_to_end(
         await asyncio.gather(*(_read_subject(js, s, visit, idle) for s in subjects))
     finally:
         await nc.close()
+
+
+async def follow(nats_url: str, visit: Visitor, stop: asyncio.Event, subjects: Iterable[str] = EVENT_SUBJECTS) -> None:
+    """Visit every stored message, then new ones as they arrive, until `stop` is set."""
+    nc = await nats.connect(nats_url, connect_timeout=5)
+    try:
+        js = nc.jetstream()
+
+        async def on_message(msg: Any) -> None:
+            with contextlib.suppress(ValueError):
+                payload = json.loads(msg.data)
+                if isinstance(payload, dict):
+                    visit(msg.subject, payload, dict(msg.headers or {}))
+
+        subs = [
+            await js.subscribe(s, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, cb=on_message)
+            for s in subjects
+        ]
+        await stop.wait()
+        for sub in subs:
+            await sub.unsubscribe()
+    finally:
+        await nc.close()

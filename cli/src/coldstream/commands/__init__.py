@@ -9,7 +9,7 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ("approvals", "dlq", "leads", "report")
+MODULES: tuple[str, ...] = ("approvals", "dlq", "leads", "report", "status")
 
 
 def register_all(app: typer.Typer, campaign_app: typer.Typer) -> None:
