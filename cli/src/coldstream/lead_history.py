@@ -98,7 +98,9 @@ class LeadHistory:
 
 
 def _email_of(payload: dict[str, Any]) -> str | None:
-    email = payload.get("email") or (payload.get("lead") or {}).get("email")
+    # Events from other producers may use these names differently (e.g. "lead" as an id): never trust the shape.
+    lead = payload.get("lead")
+    email = payload.get("email") or (lead.get("email") if isinstance(lead, dict) else None)
     return email.strip().lower() if isinstance(email, str) else None
 
 
