@@ -121,7 +121,7 @@ def campaign_funnel(
     from coldstream.report import funnel_table
 
     funnel = Funnel(campaign_id)
-    asyncio.run(watch(endpoints.nats_url(nats_url, data_dir), funnel, timeout=1.5))
+    asyncio.run(watch(endpoints.nats_url(nats_url, data_dir), funnel, within=1.5))
     if as_json:
         print(json.dumps(funnel.as_dict(), sort_keys=True))  # noqa: T201
     else:

@@ -26,18 +26,16 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     started = time.monotonic()
-    stack = EmbeddedStack(
-        data_dir=data_dir,
-        nats_port=0,
-        postgres_port=0,
-        replies_port=0,
-        output=open(data_dir / "services.log", "a", encoding="utf-8"),
-    )
-    console.print(f"starting the embedded stack under {data_dir} (service logs: {data_dir / 'services.log'})")
-    with stack:
+    log_path = data_dir / "services.log"
+    console.print(f"starting the embedded stack under {data_dir} (service logs: {log_path})")
+    funnel = Funnel(spec.id)
+    # The log stays open until the stack has stopped: the services write to it until their last line.
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        EmbeddedStack(data_dir=data_dir, nats_port=0, postgres_port=0, replies_port=0, output=log) as stack,
+    ):
         console.print(f"  NATS {stack.nats_url}  replies {stack.replies_url}")
-        funnel = Funnel(spec.id)
-        asyncio.run(_run(stack.nats_url, spec, funnel, timeout))
+        asyncio.run(_run(stack.nats_url, spec, funnel, within=timeout))
     elapsed = time.monotonic() - started
     result = funnel.as_dict()
     outbox = data_dir / "outbox" / spec.id
@@ -60,8 +58,6 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
     return result
 
 
-async def _run(nats_url: str, spec: CampaignSpec, funnel: Funnel, timeout: float) -> None:
+async def _run(nats_url: str, spec: CampaignSpec, funnel: Funnel, within: float) -> None:
     await publish(nats_url, campaign_started(spec, started_by="coldstream demo"))
-    await watch(nats_url, funnel, timeout=timeout)
-    # Spans are exported in batches every second; give the last ones time to reach the files.
-    await asyncio.sleep(0)
+    await watch(nats_url, funnel, within=within)

@@ -41,6 +41,8 @@ class Funnel:
             self.imported = payload
         elif subject == subjects.LEAD_SCRAPED:
             self.leads.add(lead_id)
+        elif subject == subjects.EMAIL_HELD:  # held for a person's review: nothing more happens on its own
+            self.terminal.add(lead_id)
         elif subject == subjects.LEAD_REJECTED:
             self.rejected_by_stage[payload.get("stage", "?")] += 1
             self.terminal.add(lead_id)
@@ -75,6 +77,7 @@ class Funnel:
             "verified": self.counts[subjects.LEAD_VERIFIED],
             "rejected_enrichment": self.rejected_by_stage["enrichment"],
             "generated": self.counts[subjects.EMAIL_GENERATED],
+            "held": self.counts[subjects.EMAIL_HELD],
             "rejected_personalization": self.rejected_by_stage["personalization"],
             "sent": self.counts[subjects.EMAIL_SENT],
             "suppressed": self.counts[subjects.EMAIL_SUPPRESSED],
@@ -86,26 +89,37 @@ class Funnel:
         }
 
 
-async def watch(nats_url: str, funnel: Funnel, timeout: float, poll: float = 0.25) -> bool:
-    """Feed the funnel from every stream until it is complete or `timeout` passes; True when complete."""
+async def follow(nats_url: str, funnel: Funnel) -> None:
+    """Feed the funnel from every stream until it is complete; bound it with `asyncio.timeout` (or use `watch`).
+
+    A stream that cannot be read (not created yet) simply contributes nothing, as before.
+    """
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
+    # Set by the consumers on the event that completes the funnel, so nobody polls for it.
+    completed = asyncio.Event()
 
     async def consume(filter_subject: str) -> None:
         sub = await js.subscribe(filter_subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
         async for msg in sub.messages:
             with contextlib.suppress(ValueError):
                 funnel.feed(msg.subject, json.loads(msg.data))
+            if funnel.complete:
+                completed.set()
 
     tasks = [asyncio.create_task(consume(f)) for f in ("campaign.>", "lead.>", "email.>", "dlq.>")]
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not funnel.complete and loop.time() < deadline:
-            await asyncio.sleep(poll)
-        return funnel.complete
+        await completed.wait()
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await nc.close()
+
+
+async def watch(nats_url: str, funnel: Funnel, within: float) -> bool:
+    """Feed the funnel for at most `within` seconds; True when it completed (False leaves partial counts)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            await follow(nats_url, funnel)
+    return funnel.complete

@@ -56,6 +56,9 @@ class Offer(_Spec):
     value_proposition: str = Field(..., min_length=1)
     call_to_action: str = Field("Worth a quick chat next week?", min_length=1)
     proof_points: list[str] = Field(default_factory=list)
+    pain_points: list[str] = Field(
+        default_factory=list, description="Problems the offer solves, in the buyer's words; the writer may use them."
+    )
 
 
 class Step(_Spec):
@@ -74,6 +77,25 @@ class Sequence(_Spec):
     variants: int = Field(1, ge=1, le=5)
 
 
+class SendingAccount(_Spec):
+    """One mailbox a campaign sends from, with its own limits (seed 002: inboxes, inbox_settings)."""
+
+    email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    daily_limit: int = Field(50, ge=1, le=10_000)
+    hourly_limit: int | None = Field(None, ge=1, le=1_000, description="Default: the campaign's hourly_limit.")
+
+
+class InstantlyOptions(_Spec):
+    """Options passed to the Instantly campaign created from ours."""
+
+    stop_on_reply: bool = True
+    stop_on_auto_reply: bool = False
+    insert_unsubscribe_header: bool = True
+    open_tracking: bool = False
+    link_tracking: bool = False
+    text_only: bool = True
+
+
 class Sending(_Spec):
     """How and from whom the emails go out."""
 
@@ -88,16 +110,53 @@ class Sending(_Spec):
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday.")
     stop_for_company: bool = Field(False, description="A reply stops the sequence for the whole company domain.")
     recontact_after_days: int = Field(90, ge=0, description="Skip contacts emailed by any campaign this recently.")
+    # Issue 7 (sending): accounts, pacing, alerts, footer and Instantly options. All optional with defaults.
+    accounts: list[SendingAccount] = Field(
+        default_factory=list, description="Mailboxes to rotate through (SMTP) or to send from (Instantly email_list)."
+    )
+    hourly_limit: int = Field(10, ge=1, le=1_000, description="Per account, on top of each account's daily limit.")
+    min_delay_seconds: float = Field(0, ge=0, le=3_600, description="Random pause between two sends (SMTP).")
+    max_delay_seconds: float = Field(0, ge=0, le=3_600)
+    bounce_threshold: float = Field(0.05, gt=0, le=1, description="Bounce rate that pauses the campaign.")
+    bounce_window_hours: int = Field(24, ge=1, le=720)
+    bounce_min_sent: int = Field(20, ge=1, description="Sends in the window before the bounce rate is judged.")
+    footer_text: str = Field(
+        "{physical_address}\nUnsubscribe: {unsubscribe_url}",
+        description="Compliance footer; must contain {unsubscribe_url}; {physical_address} is the team's address.",
+    )
+    instantly: InstantlyOptions = Field(default_factory=lambda: InstantlyOptions())
+
+    @field_validator("footer_text")
+    @classmethod
+    def _footer_has_unsubscribe_link(cls, text: str) -> str:
+        if "{unsubscribe_url}" not in text:
+            raise ValueError("footer_text must contain {unsubscribe_url}: every email needs a way to opt out")
+        return text
+
+
+Verdict = Literal["safe", "risky", "catch_all", "unknown"]
+
+
+def _default_verdicts() -> list[Verdict]:
+    return ["safe", "catch_all", "unknown"]
 
 
 class EnrichmentPolicy(_Spec):
-    """What enrichment may spend and which verification verdicts proceed (issue 5 adds to this)."""
+    """What enrichment may spend and which verification verdicts proceed."""
 
-    accept_verdicts: list[Literal["safe", "risky", "catch_all", "unknown"]] = Field(
-        default_factory=lambda: ["safe", "catch_all", "unknown"],
+    accept_verdicts: list[Verdict] = Field(
+        default_factory=_default_verdicts,
         description="Verdicts that go on to personalization; 'unknown' is what offline, syntax-only checks give.",
     )
     budget_usd: float | None = Field(None, ge=0, description="Stop paid provider calls at this spend.")
+    providers: dict[Literal["work_email", "person", "company", "website"], list[str]] = Field(
+        default_factory=dict,
+        description="Waterfall order per field group, first tried first, e.g. work_email: [pattern, hunter]; "
+        "a group left out uses the service default order; an empty list skips the group.",
+    )
+    research_max_age_days: float | None = Field(
+        None, gt=0, description="Company research older than this is fetched again (default: the service's TTL)."
+    )
 
 
 class PersonalizationPolicy(_Spec):
@@ -107,6 +166,10 @@ class PersonalizationPolicy(_Spec):
         70, ge=0, le=100, description="Below this a sequence is rewritten once, then held."
     )
     budget_usd: float | None = Field(None, ge=0, description="Stop LLM generation at this spend.")
+    tone: str = Field("friendly, direct and plain; no hype", max_length=200, description="How the emails sound.")
+    personas: list[str] = Field(
+        default_factory=list, description="Who the campaign writes to, e.g. 'Head of Growth at a B2B SaaS'."
+    )
 
 
 class Approvals(_Spec):

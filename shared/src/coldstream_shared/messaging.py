@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import ConsumerConfig, NatsBroker, PullSub
@@ -14,6 +14,10 @@ from opentelemetry.trace import TracerProvider
 from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.streams import ensure_streams, stream_for
+
+if TYPE_CHECKING:
+    from faststream.nats.subscriber.usecases import LogicSubscriber
+    from nats.aio.msg import Msg
 
 # Redelivery timer for a delivered message. Handlers that may run longer send in-progress heartbeats.
 DEFAULT_ACK_WAIT = 60.0
@@ -75,10 +79,14 @@ def durable(
     max_ack_pending: int = 1000,
     policy: RetryPolicy | None = None,
     **kwargs: Any,
-) -> Any:
-    """A durable pull subscriber for `service` on `subject` (competing consumers scale out with replicas)."""
+) -> LogicSubscriber[Msg]:
+    """A durable pull subscriber for `service` on `subject` (competing consumers scale out with replicas).
+
+    Typed as FastStream's subscriber (whose `__call__` keeps the handler's signature), so `@durable(...)`
+    handlers stay typed under mypy; `broker` stays `Any` so tests can pass a stand-in.
+    """
     policy = policy or RetryPolicy()
-    return broker.subscriber(
+    subscriber: LogicSubscriber[Msg] = broker.subscriber(
         subject,
         stream=stream_for(subject),
         durable=f"{service}--{subject.replace('.', '-')}",
@@ -92,6 +100,7 @@ def durable(
         ),
         **kwargs,
     )
+    return subscriber
 
 
 async def publish_event(broker: NatsBroker, event: Event, headers: dict[str, str] | None = None) -> None:

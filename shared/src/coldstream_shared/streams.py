@@ -8,10 +8,14 @@ Choices (see docs/architecture.md):
 - File storage; the server runs with `sync_interval: always` so an acknowledged publish is on disk.
 - A duplicate window of 10 minutes: a producer that retries a publish within it (same `Nats-Msg-Id`) is dropped.
   Consumers are idempotent anyway, so the window only has to cover quick retries.
+- Replicas from `COLDSTREAM_STREAM_REPLICAS` (3 on the Kubernetes NATS cluster, see deploy/k8s). Unset, new streams
+  get one replica and existing streams keep theirs, so a CLI run without the variable never shrinks an R3 stream.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from datetime import timedelta
 from typing import Final
 
@@ -25,6 +29,8 @@ from coldstream_shared import subjects
 DUPLICATE_WINDOW: Final = timedelta(minutes=10).total_seconds()
 MAX_AGE: Final = timedelta(days=30).total_seconds()
 MAX_BYTES: Final = 8 * 1024**3
+REPLICAS_ENV: Final = "COLDSTREAM_STREAM_REPLICAS"
+MAX_REPLICAS: Final = 5  # JetStream's own limit
 
 
 def _config(name: str, subject_filter: str, description: str, max_age: float = MAX_AGE) -> StreamConfig:
@@ -87,12 +93,24 @@ def stream_for(subject: str) -> JStream:
     return _BY_PREFIX[subject.split(".", 1)[0]]
 
 
+def stream_replicas() -> int | None:
+    """The replica count asked for in the environment, or None when unset."""
+    raw = os.environ.get(REPLICAS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REPLICAS:
+        raise ValueError(f"{REPLICAS_ENV} must be a whole number from 1 to {MAX_REPLICAS}, got {raw!r}")
+    return int(raw)
+
+
 async def ensure_streams(js: JetStreamContext) -> None:
     """Create every stream, or bring an existing one to the configuration above."""
+    replicas = stream_replicas()
     for config in STREAM_CONFIGS.values():
         try:
-            await js.stream_info(config.name or "")
+            info = await js.stream_info(config.name or "")
         except NotFoundError:
-            await js.add_stream(config=config)
+            await js.add_stream(config=replace(config, num_replicas=replicas or 1))
         else:
-            await js.update_stream(config=config)
+            current = info.config.num_replicas or 1
+            await js.update_stream(config=replace(config, num_replicas=replicas or current))

@@ -9,7 +9,18 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ("approvals", "dlq", "leads", "report", "status")
+MODULES: tuple[str, ...] = (
+    "campaigns",
+    "approvals",
+    "dlq",
+    "leads",
+    "report",
+    "status",
+    "samples",
+    "suppress",
+    "campaign_control",
+    "replies",
+)
 
 
 def register_all(app: typer.Typer, campaign_app: typer.Typer) -> None:

@@ -19,17 +19,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from coldstream.fakes.served import Served
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -63,7 +63,7 @@ def _tokens(value: Any) -> int:
     return max(1, len(json.dumps(value, ensure_ascii=False)) // 4)
 
 
-class FakeAnthropic:
+class FakeAnthropic(Served):
     """`async with FakeAnthropic(respond) as fake:` serves on a free loopback port until the block ends."""
 
     def __init__(self, respond: Responder | None = None, *, latency: float = 0.0, api_key: str | None = None) -> None:
@@ -75,16 +75,7 @@ class FakeAnthropic:
         self._failures: deque[Failure] = deque()
         self._cached_systems: set[str] = set()
         self._ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-
-    @property
-    def base_url(self) -> str:
-        assert self._socket is not None, "the fake is not running"
-        host, port = self._socket.getsockname()[:2]
-        return f"http://{host}:{port}"
 
     def fail_next(
         self, status: int, headers: dict[str, str] | None = None, body: Any = None, *, times: int = 1
@@ -92,26 +83,6 @@ class FakeAnthropic:
         """Answer the next `times` requests with `status` (e.g. 429 with {'retry-after': '1'}, or 529)."""
         for _ in range(times):
             self._failures.append(Failure(status, dict(headers or {}), body))
-
-    async def __aenter__(self) -> FakeAnthropic:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-        if self._socket is not None:
-            self._socket.close()
 
     async def _messages(self, request: Request) -> JSONResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sysconfig
-import time
 from pathlib import Path
-from typing import IO, Any
 
 from coldstream.runtime import ports
-from coldstream.runtime.process import kill_process, stop_process, tail_file
+from coldstream.runtime.process import ManagedProcess
 
 
 def nats_server_binary() -> Path:
@@ -60,8 +57,11 @@ def jetstream_ready(host: str, port: int, timeout: float = 1.0) -> bool:
     return False
 
 
-class NatsServer:
-    """nats-server process with JetStream, configured through a file in its data folder."""
+class NatsServer(ManagedProcess):
+    """nats-server process with JetStream, configured through a file in its data folder.
+
+    stop() sends SIGTERM (graceful shutdown, flushes JetStream), SIGKILL after ``stop_timeout``.
+    """
 
     def __init__(
         self,
@@ -80,8 +80,6 @@ class NatsServer:
         self.server_name = server_name
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -108,16 +106,6 @@ class NatsServer:
         """Where JetStream keeps its files (``<data_dir>/jetstream``)."""
         # nats-server appends "jetstream" to the configured store_dir itself.
         return self.data_dir / "jetstream"
-
-    @property
-    def pid(self) -> int | None:
-        """OS pid of the running server."""
-        return self._proc.pid if self._proc else None
-
-    @property
-    def is_running(self) -> bool:
-        """True while the server process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def render_config(self) -> str:
         """Return the nats-server configuration text."""
@@ -162,49 +150,10 @@ class NatsServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + self.start_timeout
-        while not jetstream_ready(self.host, self.port):
-            if self._proc.poll() is not None:
-                self._close_log()
-                raise RuntimeError(f"nats-server exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise TimeoutError(f"nats-server not ready after {self.start_timeout}s:\n{tail_file(self.log_path)}")
-            time.sleep(0.05)
-
-    def stop(self, timeout: float | None = None) -> int | None:
-        """SIGTERM (graceful shutdown, flushes JetStream), SIGKILL after ``timeout``."""
-        if self._proc is None:
-            return None
-        code = stop_process(self._proc, signal.SIGTERM, self.stop_timeout if timeout is None else timeout)
-        self._close_log()
-        return code
-
-    def kill(self) -> int | None:
-        """SIGKILL the server (crash simulation for chaos tests)."""
-        if self._proc is None:
-            return None
-        code = kill_process(self._proc)
-        self._close_log()
-        return code
-
-    def restart(self, *, kill: bool = False) -> None:
-        """Stop (or kill) and start again on the same port and data folder."""
-        if kill:
+        try:
+            self.wait_until(
+                lambda: jetstream_ready(self.host, self.port), self.start_timeout, "nats-server", self.log_path
+            )
+        except BaseException:
             self.kill()
-        else:
-            self.stop()
-        self.start()
-
-    def _close_log(self) -> None:
-        """Close our handle on the log file (the child keeps its own)."""
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> NatsServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+            raise

@@ -7,17 +7,16 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any
+from typing import Any
 
 import psutil
 
 from coldstream.runtime import ports
-from coldstream.runtime.process import kill_process, stop_process, tail_file
+from coldstream.runtime.process import ManagedProcess, tail_file
 
 PG_SYSTEM_USER = "embedded_postgres"
 DATABASE = "coldstream"
@@ -66,8 +65,17 @@ def _prepare_binaries() -> None:
     _permissions_done = True
 
 
-class PostgresServer:
-    """One PostgreSQL cluster in ``data_dir/pg`` listening on 127.0.0.1 only."""
+class PostgresServer(ManagedProcess):
+    """One PostgreSQL cluster in ``data_dir/pg`` listening on 127.0.0.1 only.
+
+    stop() is a fast shutdown (SIGINT: abort transactions, checkpoint, exit), SIGKILL after ``stop_timeout``.
+    kill() leaves a stale postmaster.pid behind, as a crash would.
+    """
+
+    # Only the postmaster: it orchestrates its children, and SIGINT means something else to them
+    # (query cancel, checkpoint request).
+    stop_signal = signal.SIGINT
+    stop_group = False
 
     def __init__(
         self,
@@ -84,8 +92,6 @@ class PostgresServer:
         self.settings = dict(settings or {})
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -111,16 +117,6 @@ class PostgresServer:
         """URL for any database on this server; ``driver=None`` gives a libpq URL."""
         scheme = "postgresql" if driver is None else f"postgresql+{driver}"
         return f"{scheme}://postgres@{self.host}:{self.port}/{database}"
-
-    @property
-    def pid(self) -> int | None:
-        """OS pid of the postmaster."""
-        return self._proc.pid if self._proc else None
-
-    @property
-    def is_running(self) -> bool:
-        """True while the postmaster process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def _run_as(self) -> dict[str, Any]:
         """Popen keyword arguments that drop root privileges to the postgres system user."""
@@ -206,15 +202,11 @@ class PostgresServer:
 
     def _wait_ready(self) -> None:
         """Poll pg_isready until the server accepts connections."""
-        assert self._proc is not None
-        deadline = time.monotonic() + self.start_timeout
         cmd = [str(bin_path() / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port), "-t", "1"]
-        while subprocess.run([*cmd, "-U", "postgres", "-d", "postgres"], check=False).returncode != 0:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"postgres exited with code {self._proc.returncode}:\n{tail_file(self.log_path)}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"postgres not ready after {self.start_timeout}s")
-            time.sleep(0.05)
+        cmd += ["-U", "postgres", "-d", "postgres"]
+        self.wait_until(
+            lambda: subprocess.run(cmd, check=False).returncode == 0, self.start_timeout, "postgres", self.log_path
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run one SQL command through psql and return its unaligned output."""
@@ -233,44 +225,6 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         """Drop database ``name``, disconnecting any clients still using it."""
         self.psql(f'DROP DATABASE IF EXISTS "{_ident(name)}" WITH (FORCE)')
-
-    def stop(self, timeout: float | None = None) -> int | None:
-        """Fast shutdown (SIGINT: abort transactions, checkpoint, exit); SIGKILL after ``timeout``."""
-        code = None
-        if self._proc is not None:
-            wait = self.stop_timeout if timeout is None else timeout
-            # Only the postmaster: it orchestrates its children, and SIGINT means
-            # something else to them (query cancel, checkpoint request).
-            code = stop_process(self._proc, signal.SIGINT, wait, group=False)
-        self._close_log()
-        return code
-
-    def kill(self) -> int | None:
-        """SIGKILL postmaster and backends (crash simulation); leaves a stale postmaster.pid."""
-        code = kill_process(self._proc) if self._proc is not None else None
-        self._close_log()
-        return code
-
-    def restart(self, *, kill: bool = False) -> None:
-        """Stop (or kill) and start again on the same port and data."""
-        if kill:
-            self.kill()
-        else:
-            self.stop()
-        self.start()
-
-    def _close_log(self) -> None:
-        """Close our handle on the log file (the child keeps its own)."""
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def _ident(name: str) -> str:

@@ -1,12 +1,14 @@
-"""Low-level helpers to signal, stop and kill child processes and their process groups."""
+"""Signal, stop and kill child processes and their process groups; the lifecycle the runtime's children share."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Self
 
 
 def signal_group(proc: subprocess.Popen[Any], sig: int) -> None:
@@ -59,3 +61,78 @@ def tail_file(path: Path, lines: int = 30) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+class ManagedProcess:
+    """The lifecycle every child of the embedded runtime shares: start, wait until ready, stop, kill, restart.
+
+    Subclasses implement `start()` (spawn into `_proc`, optionally writing to `_log`) and may override
+    `_release()` to drop what else they hold once the process is gone.
+    """
+
+    stop_signal: int = signal.SIGTERM
+    stop_group: bool = True  # signal the whole process group, not only the leader
+    stop_timeout: float = 10.0
+    _proc: subprocess.Popen[Any] | None = None
+    _log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """OS pid of the running process, if started."""
+        return self._proc.pid if self._proc else None
+
+    @property
+    def is_running(self) -> bool:
+        """True while the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
+        """Poll `ready` until it holds; raise with the log's tail if the process exits or `timeout` passes."""
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout
+        while not ready():
+            tail = "" if log is None else f":\n{tail_file(log)}"
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with code {self._proc.returncode}{tail}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not ready after {timeout}s{tail}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """`stop_signal`, wait up to `timeout` (default `stop_timeout`) seconds, then SIGKILL; the exit code."""
+        code = None
+        if self._proc is not None:
+            wait = self.stop_timeout if timeout is None else timeout
+            code = stop_process(self._proc, self.stop_signal, wait, group=self.stop_group)
+        self._release()
+        return code
+
+    def kill(self) -> int | None:
+        """SIGKILL the process group at once (crash simulation)."""
+        code = kill_process(self._proc) if self._proc is not None else None
+        self._release()
+        return code
+
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop (or kill) and start again with the same settings."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        self.start()
+
+    def _release(self) -> None:
+        """Close our handle on the log file (the child keeps its own)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

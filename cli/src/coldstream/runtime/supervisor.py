@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from coldstream.runtime.process import kill_process, signal_group, stop_process, wait_or_kill
+from coldstream.runtime.process import ManagedProcess, signal_group, wait_or_kill
 
 READY_MARKER = "service ready"
 _COLOURS = ("36", "32", "35", "33", "34", "96", "92", "95", "93", "94")  # ANSI foreground codes
@@ -36,8 +36,11 @@ def _auto_colour(stream: TextIO) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
 
-class ServiceProcess:
-    """One supervised OS process whose output is streamed with a ``[name]`` prefix."""
+class ServiceProcess(ManagedProcess):
+    """One supervised OS process whose output is streamed with a ``[name]`` prefix.
+
+    stop() sends SIGTERM, waits the grace period, then SIGKILLs; kill() SIGKILLs the process group at once.
+    """
 
     def __init__(
         self,
@@ -64,18 +67,12 @@ class ServiceProcess:
         self._lines: collections.deque[str] = collections.deque(maxlen=history)
         self._cond = threading.Condition()
         self._ready_seen = False
-        self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
 
     @property
-    def pid(self) -> int | None:
-        """OS pid of the running process, if started."""
-        return self._proc.pid if self._proc else None
-
-    @property
     def is_alive(self) -> bool:
-        """True while the process is running."""
-        return self._proc is not None and self._proc.poll() is None
+        """True while the process is running (same as ``is_running``)."""
+        return self.is_running
 
     @property
     def returncode(self) -> int | None:
@@ -175,31 +172,7 @@ class ServiceProcess:
             with self._cond:
                 self._cond.wait(0.05)
 
-    def stop(self, timeout: float | None = None) -> int | None:
-        """SIGTERM, wait the grace period, then SIGKILL; return the exit code."""
-        if self._proc is None:
-            return None
-        code = stop_process(self._proc, signal.SIGTERM, self.stop_timeout if timeout is None else timeout)
-        self._join_reader()
-        return code
-
-    def kill(self) -> int | None:
-        """SIGKILL the process group at once (crash simulation)."""
-        if self._proc is None:
-            return None
-        code = kill_process(self._proc)
-        self._join_reader()
-        return code
-
-    def restart(self, *, kill: bool = False) -> None:
-        """Stop (or kill) and start again with the same command and environment."""
-        if kill:
-            self.kill()
-        else:
-            self.stop()
-        self.start()
-
-    def _join_reader(self) -> None:
+    def _release(self) -> None:
         """Wait for the output thread so no line is printed after stop() returns."""
         if self._reader is not None:
             self._reader.join(5)
@@ -277,7 +250,7 @@ class Supervisor:
             assert svc._proc is not None
             # One signal only: some servers treat a second SIGTERM/SIGINT as "force quit".
             wait_or_kill(svc._proc, max(0.0, deadline - time.monotonic()))
-            svc._join_reader()
+            svc._release()
 
     def kill(self, name: str) -> None:
         """SIGKILL one service."""

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 # Normalised header -> our field. Covers generic exports and the common names in Apollo, LinkedIn Sales
 # Navigator and Hunter files; a campaign's `column_map` overrides anything here.
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e_mail", "email_address", "e_mail_address", "work_email", "business_email", "mail"),
+    "email": ("email", "e_mail", "email_address", "e_mail_address", "work_email", "business_email", "mail", "emails"),
     "first_name": ("first_name", "firstname", "first", "given_name"),
     "last_name": ("last_name", "lastname", "last", "surname", "family_name"),
-    "full_name": ("full_name", "name", "fullname", "contact_name", "person_name"),
-    "title": ("title", "job_title", "position", "jobtitle", "job_position"),
+    "full_name": ("full_name", "name", "fullname", "contact_name", "person_name", "lead_name"),
+    "title": ("title", "job_title", "position", "jobtitle", "job_position", "current_title", "current_job_title"),
     "seniority": ("seniority",),
     "department": ("department", "departments"),
     "company": (
@@ -24,9 +24,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "organization_name",
         "account_name",
         "employer",
+        "current_company",
+        "company_name_for_emails",
     ),
-    "company_domain": ("company_domain", "domain", "company_website_domain", "organization_domain"),
-    "website": ("website", "company_website", "website_url", "url", "web"),
+    "company_domain": ("company_domain", "domain", "domain_name", "company_website_domain", "organization_domain"),
+    "website": ("website", "company_website", "website_url", "url", "web", "company_url"),
     "linkedin_url": (
         "linkedin",
         "linkedin_url",
@@ -34,10 +36,26 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "linkedin_profile",
         "linkedin_profile_url",
         "profile_url",
+        "linkedin_url_person",
+        "public_profile_url",
     ),
-    "phone": ("phone", "phone_number", "mobile", "mobile_phone", "work_phone", "direct_phone", "telephone"),
-    "country": ("country",),
-    "city": ("city",),
+    "phone": (
+        "phone",
+        "phone_number",
+        "mobile",
+        "mobile_phone",
+        "work_phone",
+        "direct_phone",
+        "telephone",
+        "work_direct_phone",
+        "first_phone",
+        "corporate_phone",
+    ),
+    "country": ("country", "person_country"),
+    "city": ("city", "person_city"),
+    "location": ("location", "geography", "person_location", "region"),
+    "timezone": ("timezone", "time_zone"),
+    "event_date": ("event_date", "next_event_date", "upcoming_event_date", "event_start_date", "conference_date"),
     "industry": ("industry",),
     "company_size": (
         "company_size",
@@ -64,11 +82,15 @@ class ColumnMapping:
 
     fields: dict[str, int]
     extras: dict[str, int]
+    width: int = 0  # the header's length
 
     def apply(self, cells: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Split one row into (lead fields, extra columns); a short (ragged) row yields fewer fields."""
         fields = {f: cells[i] for f, i in self.fields.items() if i < len(cells)}
         extras = {h: cells[i] for h, i in self.extras.items() if i < len(cells)}
+        # A long (ragged) row's cells past the header are kept, named by position, never dropped.
+        for i in range(self.width, len(cells)):
+            extras[f"column_{i + 1}"] = cells[i]
         return fields, extras
 
 
@@ -104,4 +126,4 @@ def map_columns(headers: Sequence[str], column_map: Mapping[str, str] | None = N
         while name in extras:
             name = f"{name}_{i + 1}"
         extras[name] = i
-    return ColumnMapping(fields, extras)
+    return ColumnMapping(fields, extras, len(headers))

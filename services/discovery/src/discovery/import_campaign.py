@@ -10,25 +10,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanContext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from coldstream_shared.errors import PermanentError, TransientError
-from coldstream_shared.events import CampaignAlert, CampaignImported, CampaignStarted, LeadData
+from coldstream_shared.events import CampaignAlert, CampaignStarted, LeadData
 from coldstream_shared.unit_of_work import UnitOfWork
-from discovery.import_records import known_addresses, known_people, lock_import, record_outcomes
+from discovery.campaign_events import import_finished_events, progress_event
+from discovery.import_records import campaign_view, finish_import, lock_import
 from discovery.lead_events import SERVICE, emit_in_lead_trace, event_for
+from discovery.outcome_records import record_outcomes
 from discovery.outcomes import decide, prepare
-from discovery.sources import Cursor, LeadFile, SourceError, SourceRow, batched, open_sources, rows_after
+from discovery.people_search import ProviderRegistry
+from discovery.progress import ProgressMeter
+from discovery.row_stream import CampaignSource, batched, open_all, rows_after
+from discovery.sources import Cursor, SourceError, SourceRow
 from discovery.store import campaigns
 
 __all__ = ["SERVICE", "ImportCampaign"]
 
 log = logging.getLogger(__name__)
 Heartbeat = Callable[[], Awaitable[None]]
+# Batches (of this run) after which the leads table's statistics are refreshed: 1k, 10k and 100k rows at 100.
+ANALYZE_AFTER_BATCHES = frozenset({10, 100, 1000})
 
 
 async def _no_heartbeat() -> None:
@@ -38,9 +46,15 @@ async def _no_heartbeat() -> None:
 class ImportCampaign:
     """Store a started campaign, import its sources, publish a lead event per row, then `campaign.imported`."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], batch_size: int = 250) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        batch_size: int = 100,
+        providers: ProviderRegistry | None = None,
+    ) -> None:
         self._uow = unit_of_work
         self._batch_size = batch_size
+        self._providers = providers
 
     async def __call__(self, started: CampaignStarted, heartbeat: Heartbeat = _no_heartbeat) -> None:
         cursor = await self._begin(started)
@@ -48,16 +62,25 @@ class ImportCampaign:
             return
         campaign_span = trace.get_current_span().get_span_context()
         try:
-            files = open_sources(started.campaign)
-            by_index = {lead_file.index: lead_file for lead_file in files}
-            for batch in batched(rows_after(files, cursor), self._batch_size):
-                cursor = await self._import_batch(started, batch, by_index, cursor, campaign_span)
+            sources = open_all(started.campaign, self._providers)
+            by_index = {source.index: source for source in sources}
+            meters = {source.index: ProgressMeter(source.estimated_rows()) for source in sources}
+            count = 0
+            async for batch in batched(rows_after(sources, cursor), self._batch_size):
+                count += 1
+                for row in batch:
+                    meters[row.source_index].add(1)
+                meter = meters[batch[-1].source_index]
+                report = meter.due()
+                cursor = await self._import_batch(started, batch, by_index, cursor, campaign_span, report and meter)
                 await heartbeat()  # keeps JetStream from redelivering a long import
+                if count in ANALYZE_AFTER_BATCHES:
+                    await self._refresh_statistics()
         except SourceError as error:
             message = f"campaign {started.campaign_id}: {error}"
             await self._fail(started, message)
             raise PermanentError(message) from error
-        await self._finish(started)
+        await self._finish(started, {by_index[i].label: m for i, m in meters.items()})
 
     async def _begin(self, started: CampaignStarted) -> Cursor | None:
         """Store the campaign on first sight; the cursor to resume from, or None when there is nothing to do."""
@@ -106,35 +129,48 @@ class ImportCampaign:
         self,
         started: CampaignStarted,
         batch: list[SourceRow],
-        files: dict[int, LeadFile],
+        files: dict[int, CampaignSource],
         cursor: Cursor,
         campaign_span: SpanContext,
+        meter: ProgressMeter | Literal[False],
     ) -> Cursor:
         """Record, count and publish one batch of rows in one transaction; returns the advanced cursor."""
-        campaign_id = started.campaign_id
+        campaign_id, spec = started.campaign_id, started.campaign
         async with self._uow() as uow:
             state = await lock_import(uow.session, campaign_id)
             if state.cursor != cursor or state.status != "importing" or state.started_event_id != started.event_id:
                 # Another delivery of this start got ahead of us (a redelivery raced a slow worker).
                 raise TransientError(f"campaign {campaign_id} is being imported elsewhere", retry_after=30)
-            wheres = [f"row {row.row_number} of {files[row.source_index].path.name}" for row in batch]
+            wheres = [f"row {row.row_number} of {files[row.source_index].name}" for row in batch]
             prepared = [prepare(row, where) for row, where in zip(batch, wheres, strict=True)]
             leads = [lead for lead in prepared if isinstance(lead, LeadData)]
-            seen, suppressed = await known_addresses(uow.session, campaign_id, {lead.email for lead in leads})
-            domains = {lead.company_domain for lead in leads if lead.company_domain}
-            people = await known_people(uow.session, campaign_id, domains)
-            icp = started.campaign.icp
+            hold = spec.approvals.leads == "manual" and not state.approved
+            view = await campaign_view(uow.session, spec, campaign_id, leads, hold)
             outcomes = [
-                decide(campaign_id, row, lead, where, seen, suppressed, people, icp)
-                for row, lead, where in zip(batch, prepared, wheres, strict=True)
+                decide(row, lead, where, view) for row, lead, where in zip(batch, prepared, wheres, strict=True)
             ]
             labels = {index: lead_file.label for index, lead_file in files.items()}
-            await record_outcomes(uow.session, campaign_id, outcomes, labels)
+            carriers = {}
             for outcome in outcomes:
                 event = event_for(started, outcome, labels[outcome.source_index])
-                emit_in_lead_trace(uow, event, outcome, campaign_span)
+                carrier = emit_in_lead_trace(uow, event, outcome, campaign_span)
+                if outcome.kind == "held":
+                    carriers[outcome.lead_id] = carrier
+            await record_outcomes(uow.session, campaign_id, outcomes, labels, carriers)
+            if meter:
+                last = batch[-1]
+                uow.emit(
+                    progress_event(started, labels[last.source_index], meter, key=(last.source_index, last.row_number))
+                )
             await uow.commit()
         return Cursor(batch[-1].source_index, batch[-1].row_number)
+
+    async def _refresh_statistics(self) -> None:
+        """ANALYZE the leads table while a big import grows it: without fresh statistics the planner believes a
+        campaign has a handful of leads and scans all of them for every batch's lookups (quadratic time)."""
+        async with self._uow() as uow:
+            await uow.session.execute(text("ANALYZE discovery.leads"))
+            await uow.commit()
 
     async def _fail(self, started: CampaignStarted, message: str) -> None:
         """Record a campaign-level error (committed before the event is dead-lettered) and alert the operator."""
@@ -152,37 +188,20 @@ class ImportCampaign:
             await uow.commit()
         log.error("%s", message)
 
-    async def _finish(self, started: CampaignStarted) -> None:
+    async def _finish(self, started: CampaignStarted, meters: dict[str, ProgressMeter]) -> None:
         """Mark the campaign imported and publish its counters, claiming the start event in the same transaction."""
         async with self._uow() as uow:
             if not await uow.claim(started):
                 return
-            row = (
-                await uow.session.execute(
-                    update(campaigns)
-                    .where(campaigns.c.id == started.campaign_id)
-                    .values(status="imported", imported_at=func.now(), updated_at=func.now())
-                    .returning(campaigns)
-                )
-            ).one()
-            uow.emit(
-                CampaignImported.caused_by(
-                    started,
-                    producer=SERVICE,
-                    key="imported",
-                    rows_read=row.rows_read,
-                    published=row.published,
-                    rejected=row.invalid,
-                    duplicates=row.duplicates,
-                    excluded=row.excluded,
-                )
-            )
+            row = await finish_import(uow.session, started.campaign_id)
+            uow.emit(*import_finished_events(started, row, meters))
             await uow.commit()
         log.info(
-            "campaign %s imported: %d rows, %d published, %d rejected, %d duplicates, %d excluded",
+            "campaign %s imported: %d rows, %d published, %d held, %d rejected, %d duplicates, %d excluded",
             started.campaign_id,
             row.rows_read,
             row.published,
+            row.held,
             row.invalid,
             row.duplicates,
             row.excluded,

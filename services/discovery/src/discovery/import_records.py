@@ -1,20 +1,22 @@
-"""Repository for an import in progress: the campaign's cursor, what it already knows, every row's outcome."""
+"""Repository reads for an import in progress: the campaign's cursor and what the campaign and history know."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from discovery.outcomes import Outcome
-from discovery.people import People, name_key
+from coldstream_shared.campaign import CampaignSpec
+from coldstream_shared.events import LeadData
+from discovery.exclusion import ContactFacts
+from discovery.outcomes import CampaignView
+from discovery.people import People
 from discovery.sources import Cursor
-from discovery.store import campaigns, contacts, lead_rows, leads
+from discovery.store import campaigns, contacts, leads, suppressed_domains
 
 
 @dataclass(frozen=True)
@@ -24,35 +26,88 @@ class ImportState:
     status: str
     started_event_id: uuid.UUID
     cursor: Cursor
+    approved: bool
 
 
 async def lock_import(session: AsyncSession, campaign_id: str) -> ImportState:
     """Lock the campaign row for this transaction (one batch at a time per campaign) and read its state."""
     row = (
         await session.execute(
-            select(campaigns.c.status, campaigns.c.started_event_id, campaigns.c.cursor_source, campaigns.c.cursor_row)
+            select(
+                campaigns.c.status,
+                campaigns.c.started_event_id,
+                campaigns.c.cursor_source,
+                campaigns.c.cursor_row,
+                campaigns.c.leads_approved_at,
+            )
             .where(campaigns.c.id == campaign_id)
             .with_for_update()
         )
     ).one()
-    return ImportState(row.status, row.started_event_id, Cursor(row.cursor_source, row.cursor_row))
+    return ImportState(
+        row.status, row.started_event_id, Cursor(row.cursor_source, row.cursor_row), row.leads_approved_at is not None
+    )
 
 
-async def known_addresses(
-    session: AsyncSession, campaign_id: str, emails: set[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Which of these emails this campaign already has (email -> lead id), and which are suppressed (-> why)."""
+async def contact_facts(
+    session: AsyncSession, emails: set[str], domains: set[str], recontact_days: int
+) -> ContactFacts:
+    """The projection's facts about these addresses and domains (one indexed query each)."""
     if not emails:
-        return {}, {}
-    seen = await session.execute(
-        select(leads.c.email, leads.c.lead_id).where(leads.c.campaign_id == campaign_id, leads.c.email.in_(emails))
+        return ContactFacts()
+    found = await session.execute(
+        select(
+            contacts.c.email, contacts.c.suppressed_reason, contacts.c.suppressed_at, contacts.c.last_emailed_at
+        ).where(contacts.c.email.in_(emails))
     )
-    suppressed = await session.execute(
-        select(contacts.c.email, contacts.c.suppressed_reason).where(
-            contacts.c.email.in_(emails), contacts.c.suppressed_reason.is_not(None)
+    suppressed: dict[str, tuple[str, datetime | None]] = {}
+    emailed: dict[str, datetime] = {}
+    for email, reason, suppressed_at, last_emailed_at in found.tuples():
+        if reason is not None:
+            suppressed[email] = (reason, suppressed_at)
+        if last_emailed_at is not None:
+            emailed[email] = last_emailed_at
+    blocked = {}
+    if domains:
+        rows = await session.execute(
+            select(suppressed_domains.c.domain, suppressed_domains.c.reason, suppressed_domains.c.suppressed_at).where(
+                suppressed_domains.c.domain.in_(domains)
+            )
         )
+        blocked = {domain: (reason, at) for domain, reason, at in rows.tuples()}
+    # recontact_after_days = 0 means "no window": an earlier email never keeps anyone out.
+    cutoff = datetime.now(UTC) - timedelta(days=recontact_days) if recontact_days > 0 else None
+    return ContactFacts(suppressed, emailed, blocked, cutoff)
+
+
+async def campaign_view(
+    session: AsyncSession, spec: CampaignSpec, campaign_id: str, batch: list[LeadData], hold: bool
+) -> CampaignView:
+    """What this batch's rows are compared with: earlier leads of the campaign sharing an address, a LinkedIn
+    profile or a company domain, and the projection's facts about the batch's contacts."""
+    emails = {lead.email for lead in batch}
+    profiles = {lead.linkedin_url for lead in batch if lead.linkedin_url}
+    company_domains = {lead.company_domain for lead in batch if lead.company_domain}
+    view = CampaignView(campaign_id, spec.icp, hold=hold)
+    # Two queries, not one with OR: each uses its own index, (campaign_id, email) and (campaign_id, linkedin_url).
+    if emails:
+        earlier = await session.execute(
+            select(leads.c.email, leads.c.lead_id).where(leads.c.campaign_id == campaign_id, leads.c.email.in_(emails))
+        )
+        view.seen.update(earlier.tuples().all())
+    if profiles:
+        earlier = await session.execute(
+            select(leads.c.linkedin_url, leads.c.lead_id).where(
+                leads.c.campaign_id == campaign_id, leads.c.linkedin_url.in_(profiles)
+            )
+        )
+        view.linkedin.update(earlier.tuples().all())
+    view.people.update(await known_people(session, campaign_id, company_domains))
+    email_domains = {email.rsplit("@", 1)[-1] for email in emails}
+    view.facts = await contact_facts(
+        session, emails, email_domains | company_domains, spec.sending.recontact_after_days
     )
-    return dict(seen.tuples().all()), dict(suppressed.tuples().all())
+    return view
 
 
 async def known_people(session: AsyncSession, campaign_id: str, domains: set[str]) -> People:
@@ -74,71 +129,21 @@ async def known_people(session: AsyncSession, campaign_id: str, domains: set[str
     return people
 
 
-async def record_outcomes(
-    session: AsyncSession, campaign_id: str, outcomes: list[Outcome], labels: Mapping[int, str]
-) -> None:
-    """Write every row's outcome and the lead record of each first occurrence of an address, count them, and
-    move the cursor past the last row; all in the caller's transaction."""
-    await session.execute(
-        insert(lead_rows),
-        [
-            {
-                "campaign_id": campaign_id,
-                "source_index": o.source_index,
-                "row_number": o.row_number,
-                "lead_id": o.lead_id,
-                "outcome": o.kind,
-                "email": o.email,
-                "reason_code": o.reason_code,
-                "reason": o.reason,
-                "duplicate_of": o.duplicate_of,
-            }
-            for o in outcomes
-        ],
-    )
-    new_leads = [
-        {
-            "lead_id": o.lead_id,
-            "campaign_id": campaign_id,
-            "email": o.email,
-            "status": o.kind,
-            "data": o.lead.model_dump(mode="json"),
-            "source": labels[o.source_index],
-            "source_index": o.source_index,
-            "row_number": o.row_number,
-            "score": o.score.score if o.score else None,
-            "tier": o.score.tier if o.score else None,
-            "score_breakdown": o.score.breakdown if o.score else None,
-            "company_domain": o.lead.company_domain,
-            "name_key": name_key(o.lead),
-        }
-        for o in outcomes
-        if o.lead is not None
-    ]
-    if new_leads:
-        await session.execute(insert(leads), new_leads)
-    last = outcomes[-1]
-    await session.execute(
-        update(campaigns)
-        .where(campaigns.c.id == campaign_id)
-        .values(
-            cursor_source=last.source_index,
-            cursor_row=last.row_number,
-            updated_at=func.now(),
-            **_counter_increments(outcomes),
+async def finish_import(session: AsyncSession, campaign_id: str) -> Any:
+    """Mark the import done; every stage ran row by row, so they all complete now. Returns the counters."""
+    return (
+        await session.execute(
+            update(campaigns)
+            .where(campaigns.c.id == campaign_id)
+            .values(
+                status="imported",
+                imported_at=func.now(),
+                validation_completed_at=func.now(),
+                dedup_completed_at=func.now(),
+                cross_dedup_completed_at=func.now(),
+                scoring_completed_at=func.now(),
+                updated_at=func.now(),
+            )
+            .returning(campaigns)
         )
-    )
-
-
-def _counter_increments(outcomes: list[Outcome]) -> dict[str, Any]:
-    """Relative counter updates, so batches add up; rows_read = published + invalid + duplicates + excluded."""
-    count = {kind: sum(1 for o in outcomes if o.kind == kind) for kind in ("published", "rejected", "duplicate")}
-    excluded = len(outcomes) - sum(count.values())
-    return {
-        "rows_read": campaigns.c.rows_read + len(outcomes),
-        "valid": campaigns.c.valid + len(outcomes) - count["rejected"],
-        "invalid": campaigns.c.invalid + count["rejected"],
-        "duplicates": campaigns.c.duplicates + count["duplicate"],
-        "excluded": campaigns.c.excluded + excluded,
-        "published": campaigns.c.published + count["published"],
-    }
+    ).one()

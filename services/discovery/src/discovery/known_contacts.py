@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from coldstream_shared.events import EmailSent, Event, LeadBounced, LeadUnsubscribed
 from coldstream_shared.unit_of_work import UnitOfWork
 from discovery.normalisation import clean_email
-from discovery.store import contacts
+from discovery.store import contacts, suppressed_domains
 
 
 class RecordContact:
@@ -31,6 +31,8 @@ class RecordContact:
                 await self._emailed(uow, email, event.occurred_at)
             elif isinstance(event, LeadBounced) and event.bounce_type != "hard":
                 pass  # a soft bounce says the mailbox exists; nothing to suppress
+            elif isinstance(event, LeadUnsubscribed) and event.scope == "domain":
+                await self._suppress_domain(uow, email.rsplit("@", 1)[-1], event.occurred_at)
             else:
                 await self._suppress(uow, email, _reason(event), event.occurred_at)
             await uow.commit()
@@ -50,6 +52,11 @@ class RecordContact:
                 },
             )
         )
+
+    @staticmethod
+    async def _suppress_domain(uow: UnitOfWork, domain: str, at: datetime) -> None:
+        statement = insert(suppressed_domains).values(domain=domain, reason="unsubscribed", suppressed_at=at)
+        await uow.session.execute(statement.on_conflict_do_nothing())
 
     @staticmethod
     async def _emailed(uow: UnitOfWork, email: str, at: datetime) -> None:

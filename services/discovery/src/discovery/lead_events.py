@@ -5,43 +5,64 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanContext
 
-from coldstream_shared.events import CampaignStarted, Event, LeadRejected, LeadScraped
+from coldstream_shared.events import Event, LeadData, LeadRejected, LeadScraped
 from coldstream_shared.unit_of_work import UnitOfWork
+from discovery.address_rules import lead_flags
 from discovery.outcomes import Outcome
+from discovery.scoring import Score
 
 SERVICE = "discovery"
 _tracer = trace.get_tracer("discovery")
 
 
-def event_for(started: CampaignStarted, outcome: Outcome, source_label: str) -> Event:
-    """`lead.scraped` for a published row, `lead.rejected` for every other; the id depends only on the row."""
-    # The row's position is the key: a resumed or redelivered import derives the very same event ids.
-    key = (outcome.source_index, outcome.row_number)
-    common: dict[str, Any] = {
-        "lead_id": outcome.lead_id,
-        "correlation_id": outcome.lead_id,
-        "row_number": outcome.row_number,
-    }
-    if outcome.kind == "published":
-        assert outcome.lead is not None
-        scored: dict[str, Any] = {}
-        if outcome.score is not None:
-            scored = {
-                "score": outcome.score.score,
-                "tier": outcome.score.tier,
-                "score_breakdown": outcome.score.breakdown,
-            }
-        return LeadScraped.caused_by(
-            started, producer=SERVICE, key=key, **common, lead=outcome.lead, source=source_label, **scored
-        )
-    return LeadRejected.caused_by(
-        started,
+def scraped_event(
+    cause: Event, key: object, lead_id: str, lead: LeadData, source_label: str, row_number: int, score: Score | None
+) -> LeadScraped:
+    """`lead.scraped` for an accepted lead, at import (auto mode) or at its release (manual approval)."""
+    scored: dict[str, Any] = {}
+    if score is not None:
+        scored = {"score": score.score, "tier": score.tier, "score_breakdown": score.breakdown}
+    return LeadScraped.caused_by(
+        cause,
         producer=SERVICE,
         key=key,
-        **common,
+        lead_id=lead_id,
+        correlation_id=lead_id,
+        row_number=row_number,
+        lead=lead,
+        source=source_label,
+        flags=lead_flags(lead),
+        **scored,
+    )
+
+
+def event_for(started: Event, outcome: Outcome, source_label: str) -> Event | None:
+    """`lead.scraped` for a published row, nothing yet for a held one, `lead.rejected` for every other row.
+    The id depends only on the row."""
+    # The row's position is the key: a resumed or redelivered import derives the very same event ids.
+    key = (outcome.source_index, outcome.row_number)
+    if outcome.kind == "held":
+        return None
+    if outcome.kind == "published":
+        assert outcome.lead is not None
+        return scraped_event(
+            started, key, outcome.lead_id, outcome.lead, source_label, outcome.row_number, outcome.score
+        )
+    return rejected_event(started, key, outcome)
+
+
+def rejected_event(cause: Event, key: object, outcome: Outcome) -> LeadRejected:
+    """`lead.rejected` (stage discovery) with the row's reason."""
+    return LeadRejected.caused_by(
+        cause,
+        producer=SERVICE,
+        key=key,
+        lead_id=outcome.lead_id,
+        correlation_id=outcome.lead_id,
+        row_number=outcome.row_number,
         stage="discovery",
         reason_code=outcome.reason_code or outcome.kind,
         reason=outcome.reason or outcome.kind,
@@ -50,12 +71,16 @@ def event_for(started: CampaignStarted, outcome: Outcome, source_label: str) -> 
     )
 
 
-def emit_in_lead_trace(uow: UnitOfWork, event: Event, outcome: Outcome, campaign_span: SpanContext) -> None:
-    """Emit a lead's first event inside a new root span linked to the campaign import: one trace per lead."""
+def emit_in_lead_trace(
+    uow: UnitOfWork, event: Event | None, outcome: Outcome, campaign_span: SpanContext
+) -> dict[str, str]:
+    """Emit a lead's first event inside a new root span linked to the campaign import: one trace per lead.
+
+    A held lead emits nothing yet; the returned trace context is stored, so its release continues this trace."""
     links = [Link(campaign_span)] if campaign_span.is_valid else []
     attributes: dict[str, str | int] = {
         "coldstream.lead_id": outcome.lead_id,
-        "coldstream.campaign_id": event.campaign_id or "",
+        "coldstream.campaign_id": (event.campaign_id if event else None) or "",
         "coldstream.outcome": outcome.kind,
         "coldstream.row_number": outcome.row_number,
     }
@@ -65,4 +90,8 @@ def emit_in_lead_trace(uow: UnitOfWork, event: Event, outcome: Outcome, campaign
     with _tracer.start_as_current_span(
         "discover lead", context=otel_context.Context(), links=links, attributes=attributes
     ):
-        uow.emit(event)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if event is not None:
+            uow.emit(event)
+        return carrier

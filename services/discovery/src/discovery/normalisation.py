@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import tldextract
@@ -16,63 +17,18 @@ from email_validator import EmailNotValidError, validate_email
 from nameparser import HumanName
 
 from coldstream_shared.events import LeadData
+from discovery.address_rules import JUNK_VALUES, is_free_mail, is_placeholder
+from discovery.contact_details import canonical_linkedin, parse_date
+from discovery.places import locate
 
-# Longer values are cut: an absurd cell must not bloat every event that carries the lead downstream.
+# A lead field longer than this rejects the row (field_too_long): no real name, title or company is this long,
+# and an absurd cell must not bloat every event that carries the lead downstream. Extra columns are cut instead.
 MAX_FIELD_CHARS = 500
+MAX_EXTRA_CHARS = 1000
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"\s+")
 # The bundled public-suffix snapshot only: no network at import time.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-FREE_MAIL_DOMAINS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "yahoo.co.uk",
-        "yahoo.fr",
-        "yahoo.de",
-        "ymail.com",
-        "hotmail.com",
-        "hotmail.co.uk",
-        "hotmail.fr",
-        "hotmail.de",
-        "outlook.com",
-        "live.com",
-        "msn.com",
-        "aol.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "proton.me",
-        "protonmail.com",
-        "pm.me",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.com",
-        "mail.ru",
-        "yandex.ru",
-        "yandex.com",
-        "zoho.com",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "fastmail.com",
-        "hey.com",
-        "tutanota.com",
-        "t-online.de",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "btinternet.com",
-        "comcast.net",
-        "verizon.net",
-        "att.net",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -84,12 +40,17 @@ class Rejection:
     email: str | None = None
 
 
-def clean_text(value: str | None) -> str | None:
-    """Trim, drop invisible characters, collapse runs of whitespace, cap the length; empty -> None."""
+def _collapse(value: str | None) -> str | None:
+    """Trim, drop invisible characters, collapse runs of whitespace; empty -> None."""
     if value is None:
         return None
-    text = _SPACES.sub(" ", _INVISIBLE.sub("", str(value))).strip()
-    return text[:MAX_FIELD_CHARS] or None
+    return _SPACES.sub(" ", _INVISIBLE.sub("", str(value))).strip() or None
+
+
+def clean_text(value: str | None) -> str | None:
+    """Like _collapse, with the length capped (for values already checked, such as parsed name parts)."""
+    text = _collapse(value)
+    return text[:MAX_FIELD_CHARS] if text else None
 
 
 def clean_email(value: str | None) -> str | None:
@@ -101,6 +62,7 @@ def clean_email(value: str | None) -> str | None:
     return text or None
 
 
+@lru_cache(maxsize=65_536)  # a file names the same companies again and again
 def domain_of(value: str | None) -> str | None:
     """The registrable domain of a URL, host or domain ('https://www.eu.acme.co.uk/x' -> 'acme.co.uk')."""
     text = clean_text(value)
@@ -111,11 +73,6 @@ def domain_of(value: str | None) -> str | None:
         return None
     domain = _EXTRACT(host.lower()).top_domain_under_public_suffix
     return domain or None
-
-
-def is_free_mail(domain: str) -> bool:
-    """Whether an address at this domain says nothing about the person's company."""
-    return domain.lower() in FREE_MAIL_DOMAINS
 
 
 _SIZE = re.compile(r"^(\d[\d,. ]*)\s*(?:[-\u2013+]|to|$)")
@@ -130,10 +87,25 @@ def parse_company_size(value: str | None) -> int | None:
     return int(digits) if digits and len(digits) <= 9 else None
 
 
+# A plain ASCII address (dot-atom local part, LDH labels, alphabetic TLD) that email-validator would accept and
+# return unchanged; anything else (Unicode, quotes, odd lengths, special-use TLDs) goes through email-validator.
+_PLAIN_ADDRESS = re.compile(
+    r"(?=.{6,254}$)(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+_SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "alt", "home"})
+
+
+def _plain_address(email: str) -> bool:
+    return _PLAIN_ADDRESS.fullmatch(email) is not None and email.rsplit(".", 1)[-1] not in _SPECIAL_USE_TLDS
+
+
 def check_email(email: str | None, where: str) -> str | Rejection:
     """The normalised address, or the reason it cannot be used (syntax only: no DNS at import)."""
     if not email:
         return Rejection("missing_email", f"{where} has no email address")
+    if _plain_address(email):
+        return email
     try:
         result = validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
@@ -143,10 +115,19 @@ def check_email(email: str | None, where: str) -> str | Rejection:
 
 def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None], where: str) -> LeadData | Rejection:
     """Normalise one mapped row into a lead, or reject it with a row-level reason."""
-    values = {name: clean_text(value) for name, value in fields.items()}
-    email = check_email(clean_email(fields.get("email")), where)
+    raw = {name: _collapse(value) for name, value in fields.items()}
+    too_long = sorted(name for name, text in raw.items() if text and len(text) > MAX_FIELD_CHARS)
+    if too_long:
+        sizes = ", ".join(f"{name} has {len(raw[name] or '')} characters" for name in too_long)
+        return Rejection(
+            "field_too_long", f"{where}: {sizes} (at most {MAX_FIELD_CHARS})", clean_email(raw.get("email"))
+        )
+    values = {name: None if text is None or text.lower() in JUNK_VALUES else text for name, text in raw.items()}
+    email = check_email(clean_email(values.get("email")), where)
     if isinstance(email, Rejection):
         return email
+    if is_placeholder(email):
+        return Rejection("placeholder_email", f"{where}: {email} is a placeholder, not a person's address", email)
     first, last, full = values.get("first_name"), values.get("last_name"), values.get("full_name")
     if full and not (first or last):
         name = HumanName(full)
@@ -157,11 +138,24 @@ def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None
     if company_domain is None:
         email_domain = email.rsplit("@", 1)[1]
         company_domain = None if is_free_mail(email_domain) else domain_of(email_domain)
-    extra = {key: text for key, raw in extras.items() if (text := clean_text(raw)) is not None}
+    extra: dict[str, str] = {}
+    for key, value in extras.items():
+        text = _collapse(value)
+        if text:
+            # A long note is kept, cut with a visible ellipsis; only the lead's own fields reject a row.
+            extra[key] = text if len(text) <= MAX_EXTRA_CHARS else text[: MAX_EXTRA_CHARS - 1] + "\u2026"
     size_text = values.get("company_size")
     company_size = parse_company_size(size_text)
     if size_text and company_size is None:
         extra["company_size"] = size_text  # kept as written rather than lost
+    place = locate(values, extra)
+    linkedin = canonical_linkedin(values.get("linkedin_url"))
+    if values.get("linkedin_url") and linkedin is None:
+        extra["linkedin_url"] = values["linkedin_url"] or ""  # not a profile URL: kept, never used as a key
+    event_text = values.get("event_date")
+    if event_text:
+        event = parse_date(event_text)
+        extra["event_date" if event else "event_date_unparsed"] = event.isoformat() if event else event_text
     return LeadData(
         email=email,
         first_name=first,
@@ -173,10 +167,11 @@ def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None
         company=values.get("company"),
         company_domain=company_domain,
         website=values.get("website"),
-        linkedin_url=values.get("linkedin_url"),
-        phone=values.get("phone"),
-        country=values.get("country"),
-        city=values.get("city"),
+        linkedin_url=linkedin,
+        phone=place.phone,
+        country=place.country,
+        city=place.city,
+        timezone=place.timezone,
         industry=values.get("industry"),
         company_size=company_size,
         extra=dict(extra),

@@ -1,20 +1,26 @@
-"""Pure rules: the one outcome every input row ends in (published, rejected, duplicate or excluded)."""
+"""Pure rules: the one outcome every input row ends in (published, held, rejected, duplicate or excluded).
+
+The order follows seed 000's agents: validation, duplicates within the campaign (exact on email and LinkedIn URL,
+then fuzzy on name + company domain), cross-campaign exclusion, the event window, ICP scoring and its minimum tier,
+then the approval gate.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from coldstream_shared.campaign import Icp
 from coldstream_shared.events import LeadData
 from coldstream_shared.ids import lead_id_for, stable_id
+from discovery.exclusion import ContactFacts, Exclusion, event_window_miss, exclusion_for
 from discovery.normalisation import Rejection, build_lead
 from discovery.people import People, remember, same_person_as
 from discovery.scoring import Score, meets, score_lead
 from discovery.sources import SourceRow
 
-OutcomeKind = Literal["published", "rejected", "duplicate", "excluded"]
+OutcomeKind = Literal["published", "held", "rejected", "duplicate", "excluded"]
 
 
 def row_id(campaign_id: str, source_index: int, row_number: int) -> str:
@@ -24,7 +30,7 @@ def row_id(campaign_id: str, source_index: int, row_number: int) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one row; `lead` (and `score`) are set for published and excluded rows."""
+    """What became of one row; `lead` is set for published, held and excluded rows, `score` once scored."""
 
     kind: OutcomeKind
     lead_id: str
@@ -36,6 +42,21 @@ class Outcome:
     reason: str | None = None
     duplicate_of: str | None = None
     score: Score | None = None
+    exclusion: Exclusion | None = None
+
+
+@dataclass
+class CampaignView:
+    """What a row is compared with: the campaign's accepted leads so far (updated by `decide`) and known facts."""
+
+    campaign_id: str
+    icp: Icp = field(default_factory=Icp)
+    seen: dict[str, str] = field(default_factory=dict)  # email -> lead id
+    linkedin: dict[str, str] = field(default_factory=dict)  # canonical LinkedIn URL -> lead id
+    people: People = field(default_factory=dict)
+    facts: ContactFacts = field(default_factory=ContactFacts)
+    hold: bool = False  # approvals.leads is manual and nobody approved yet
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
 
 def prepare(row: SourceRow, where: str) -> LeadData | Rejection:
@@ -45,81 +66,53 @@ def prepare(row: SourceRow, where: str) -> LeadData | Rejection:
     return build_lead(row.fields, row.extras, where)
 
 
-def decide(
-    campaign_id: str,
-    row: SourceRow,
-    lead: LeadData | Rejection,
-    where: str,
-    seen: MutableMapping[str, str],
-    suppressed: Mapping[str, str],
-    people: People | None = None,
-    icp: Icp | None = None,
-) -> Outcome:
-    """Decide one prepared row. `seen` maps every email accepted so far in this campaign to its lead id and
-    `people` every accepted lead's company domain to (name key, lead id) (both updated here); `suppressed` maps
-    suppressed emails to why (unsubscribed, bounced, ...). Leads scoring below `icp.min_tier` are excluded."""
-    people = {} if people is None else people
-    icp = icp or Icp()
-    si, rn = row.source_index, row.row_number
+def decide(row: SourceRow, lead: LeadData | Rejection, where: str, view: CampaignView) -> Outcome:
+    """Decide one prepared row against the campaign so far."""
+    cid, si, rn = view.campaign_id, row.source_index, row.row_number
     if isinstance(lead, Rejection):
         return Outcome(
-            "rejected",
-            row_id(campaign_id, si, rn),
-            si,
-            rn,
-            email=lead.email,
-            reason_code=lead.reason_code,
-            reason=lead.reason,
+            "rejected", row_id(cid, si, rn), si, rn, lead.email, reason_code=lead.reason_code, reason=lead.reason
         )
-    email = lead.email
-    if email in seen:
+    duplicate = _duplicate_of(lead, view)
+    if duplicate is not None:
+        code, sentence, first = duplicate
         return Outcome(
-            "duplicate",
-            row_id(campaign_id, si, rn),
-            si,
-            rn,
-            email=email,
-            reason_code="duplicate",
-            reason=f"{where} repeats an email address already in this campaign",
-            duplicate_of=seen[email],
+            "duplicate", row_id(cid, si, rn), si, rn, lead.email, None, code, f"{where} {sentence}", duplicate_of=first
         )
-    if (first := same_person_as(lead, people)) is not None:
+    lead_id = lead_id_for(cid, lead.email)
+    view.seen[lead.email] = lead_id
+    if lead.linkedin_url:
+        view.linkedin[lead.linkedin_url] = lead_id
+    remember(view.people, lead, lead_id)
+
+    def excluded(code: str, sentence: str, score: Score | None = None, exclusion: Exclusion | None = None) -> Outcome:
         return Outcome(
-            "duplicate",
-            row_id(campaign_id, si, rn),
-            si,
-            rn,
-            email=email,
-            reason_code="duplicate_fuzzy",
-            reason=f"{where} has the same name and company domain as a lead already in this campaign",
-            duplicate_of=first,
+            "excluded", lead_id, si, rn, lead.email, lead, code, f"{where}: {sentence}", None, score, exclusion
         )
-    lead_id = lead_id_for(campaign_id, email)
-    seen[email] = lead_id
-    remember(people, lead, lead_id)
-    score = score_lead(lead, icp)
-    if email in suppressed:
-        return Outcome(
-            "excluded",
-            lead_id,
-            si,
-            rn,
-            email=email,
-            lead=lead,
-            reason_code="suppressed",
-            reason=f"{where}: the address is suppressed ({suppressed[email]})",
-            score=score,
+
+    if (exclusion := exclusion_for(lead, view.facts)) is not None:
+        return excluded(exclusion.reason_code, exclusion.sentence, exclusion=exclusion)
+    if view.icp.event_window is not None:
+        miss = event_window_miss(lead, view.icp.event_window, view.today)
+        if miss is not None:
+            return excluded(*miss)
+    score = score_lead(lead, view.icp)
+    if not meets(score.tier, view.icp.min_tier):
+        sentence = f"ICP score {score.score} is tier {score.tier}, below the campaign's {view.icp.min_tier}"
+        return excluded("below_min_tier", sentence, score)
+    return Outcome("held" if view.hold else "published", lead_id, si, rn, lead.email, lead, score=score)
+
+
+def _duplicate_of(lead: LeadData, view: CampaignView) -> tuple[str, str, str] | None:
+    """(reason code, sentence, first lead id) when the campaign already has this person."""
+    if lead.email in view.seen:
+        return "duplicate", "repeats an email address already in this campaign", view.seen[lead.email]
+    if lead.linkedin_url and lead.linkedin_url in view.linkedin:
+        return (
+            "duplicate_linkedin",
+            "repeats a LinkedIn profile already in this campaign",
+            view.linkedin[lead.linkedin_url],
         )
-    if not meets(score.tier, icp.min_tier):
-        return Outcome(
-            "excluded",
-            lead_id,
-            si,
-            rn,
-            email=email,
-            lead=lead,
-            reason_code="below_min_tier",
-            reason=f"{where}: ICP score {score.score} is tier {score.tier}, below the campaign's {icp.min_tier}",
-            score=score,
-        )
-    return Outcome("published", lead_id, si, rn, email=email, lead=lead, score=score)
+    if (first := same_person_as(lead, view.people)) is not None:
+        return "duplicate_fuzzy", "has the same name and company domain as a lead already in this campaign", first
+    return None

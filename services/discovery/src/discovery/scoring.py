@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -94,6 +95,7 @@ class Score:
     breakdown: dict[str, float]
 
 
+@lru_cache(maxsize=65_536)  # titles, industries and countries repeat across a file
 def plain(text: str | None) -> str:
     """Lower-case, accents stripped, punctuation to spaces, whitespace collapsed: 'José-Álvarez ' -> 'jose alvarez'."""
     if not text:

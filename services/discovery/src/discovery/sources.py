@@ -9,16 +9,19 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldstream_shared.campaign import CampaignSpec, Source
+from coldstream_shared.campaign import Source
 from discovery.columns import LEAD_FIELDS, ColumnMapError, ColumnMapping, map_columns
 
 # Large cells are read (and cut to size by normalisation) instead of aborting the file with csv.Error.
 csv.field_size_limit(16 * 1024 * 1024)
 _DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_BYTES = 1 << 20
+# A quoted cell may hold line breaks (an address, a note), but not this many.
+MAX_LINES_PER_ROW = 20
 
 
 class SourceError(Exception):
@@ -47,6 +50,26 @@ class LeadFile:
     delimiter: str = ","
     mapping: ColumnMapping | None = None
 
+    def estimated_rows(self) -> int | None:
+        """Rows in the file, estimated from its size and the first MiB (exact for smaller files)."""
+        try:
+            size = self.path.stat().st_size
+            with self.path.open("rb") as handle:
+                sample = handle.read(_SAMPLE_BYTES)
+        except OSError:
+            return None
+        lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") or not sample else 1)
+        if not sample or not lines:
+            return 0
+        estimate = lines if len(sample) >= size else round(size * lines / len(sample))
+        rows = estimate - (1 if self.source.type == "csv" else 0)
+        return max(0, min(rows, self.source.limit or rows))
+
+    @property
+    def name(self) -> str:
+        """How row-level reasons name the source: the file name."""
+        return self.path.name
+
     @property
     def label(self) -> str:
         """How events and reasons name the source, e.g. 'csv:leads.csv'."""
@@ -68,8 +91,17 @@ class LeadFile:
             reader = csv.reader(handle, delimiter=self.delimiter)
             try:
                 next(reader)  # the header, read and checked in open_source
+                line = reader.line_num
                 for number, cells in enumerate(reader, start=2):
-                    if any(cell.strip() for cell in cells):
+                    spanned, line = reader.line_num - line, reader.line_num
+                    if spanned > MAX_LINES_PER_ROW:
+                        # An unterminated quote read the lines after it into one cell: say so, never drop them.
+                        problem = (
+                            f"row {number} spans {spanned} lines (up to line {line}): probably an unterminated "
+                            "quote; the lines it swallowed were not imported as rows"
+                        )
+                        yield SourceRow(self.index, number, problem=problem)
+                    elif any(cell.strip() for cell in cells):
                         fields, extras = self.mapping.apply(cells)
                         yield SourceRow(self.index, number, fields, extras)
             except csv.Error as error:
@@ -105,26 +137,6 @@ class Cursor:
 
     source_index: int = 0
     row_number: int = 0
-
-
-def rows_after(files: Iterable[LeadFile], cursor: Cursor) -> Iterator[SourceRow]:
-    """Every row of every source that comes after the cursor."""
-    for lead_file in files:
-        if lead_file.index < cursor.source_index:
-            continue
-        yield from lead_file.rows(cursor.row_number if lead_file.index == cursor.source_index else 0)
-
-
-def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    """Consecutive lists of at most `size` rows."""
-    batch: list[SourceRow] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _as_text(value: object) -> str:
@@ -179,9 +191,11 @@ def open_source(index: int, source: Source) -> LeadFile:
         mapping = map_columns(header, source.column_map)
     except ColumnMapError as error:
         raise SourceError(f"sources[{index}] ({path}): {error}") from error
+    if "email" not in mapping.fields:
+        # Every row would be rejected as missing_email: say once what is wrong instead.
+        shown = ", ".join(repr(h) for h in header[:20])
+        raise SourceError(
+            f"sources[{index}]: {path} has no email column (headers: {shown}); name it in column_map, e.g. "
+            "column_map: {email: 'Work Email'}"
+        )
     return LeadFile(index, source, path, encoding, delimiter, mapping)
-
-
-def open_sources(spec: CampaignSpec) -> list[LeadFile]:
-    """Every source of a campaign, checked before the first row is read."""
-    return [open_source(index, source) for index, source in enumerate(spec.sources)]

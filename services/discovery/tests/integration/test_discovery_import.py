@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
-import nats
 import pytest
+from discovery_testkit import (
+    campaign_started,
+    outbox_subjects,
+    outcome_counts,
+    publish,
+    read_all,
+    read_events,
+    unique_campaign_id,
+    wait_for,
+    wait_until_consumed,
+)
 from nats.js.client import JetStreamContext
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.errors import PermanentError
-from coldstream_shared.events import CampaignStarted, Event, LeadUnsubscribed
+from coldstream_shared.events import CampaignStarted, LeadUnsubscribed
 from coldstream_shared.ids import lead_id_for
 from coldstream_shared.messaging import declare_streams
-from coldstream_shared.migrations import upgrade
 from coldstream_shared.service import build_runtime
-from coldstream_shared.streams import ensure_streams, stream_for
 from discovery.import_campaign import SERVICE, ImportCampaign
 from discovery.main import create_app
 from discovery.settings import DiscoverySettings
@@ -36,95 +40,12 @@ LEADS_CSV = (
     "\ufeffEmail,First Name,Company Name,Notes\n"
     "jane@acme.com,Jane,Acme,\n"
     " JANE@Acme.com ,Jane again,Acme,\n"
-    'bob@example.org,Bob,"=HYPERLINK(""http://evil.example"",""x"")",\n'
+    'bob@brightline.org,Bob,"=HYPERLINK(""http://evil.example"",""x"")",\n'
     "not-an-email,Nope,Nowhere,\n"
     ",NoMail,Nowhere,\n"
     "gone@acme.com,Gone,Acme,\n"
     "carol@beta.io,Carol,Beta,@SUM(A1)\n"
 )
-
-
-def campaign_started(campaign_id: str, lead_file: Path) -> CampaignStarted:
-    spec = CampaignSpec.model_validate(
-        {
-            "id": campaign_id,
-            "name": "Integration",
-            "sources": [{"type": "csv", "path": str(lead_file)}],
-            "offer": {"product": "Widgets", "value_proposition": "Faster widgets"},
-            "sequence": {"steps": [{"subject": "Hi {first_name}", "body": "Hello"}]},
-            "sending": {"from_name": "Sam", "from_email": "sam@sender.example"},
-        }
-    )
-    return CampaignStarted.originate(
-        producer="test", key=(campaign_id, uuid.uuid4().hex), campaign_id=campaign_id, campaign=spec
-    )
-
-
-def unique_campaign_id() -> str:
-    return f"it-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def database(fresh_database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(upgrade, "discovery", fresh_database_url)
-    engine = create_async_engine(fresh_database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    jetstream = nc.jetstream()
-    await ensure_streams(jetstream)
-    yield jetstream
-    await nc.close()
-
-
-async def publish(js: JetStreamContext, event: Event, msg_id: str | None = None) -> None:
-    await js.publish(
-        event.subject,
-        event.model_dump_json().encode(),
-        stream=stream_for(event.subject).name,
-        headers={"Nats-Msg-Id": msg_id or str(event.event_id)},
-    )
-
-
-async def read_events(
-    js: JetStreamContext, subject: str, campaign_id: str, done: Callable[[list[dict[str, Any]]], bool]
-) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    """(body, headers) of this campaign's events on `subject`, read from the start until `done` says so."""
-    found: list[tuple[dict[str, Any], dict[str, str]]] = []
-    sub = await js.subscribe(subject, stream=stream_for(subject).name, ordered_consumer=True)
-    try:
-        async with asyncio.timeout(60):
-            while not done([body for body, _ in found]):
-                msg = await sub.next_msg(timeout=30)
-                body = json.loads(msg.data)
-                if body.get("campaign_id") == campaign_id:
-                    found.append((body, dict(msg.headers or {})))
-    finally:
-        await sub.unsubscribe()
-    return found
-
-
-async def wait_for(engine: AsyncEngine, sql: str, **params: Any) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            async with engine.connect() as conn:
-                if (await conn.execute(text(sql), params)).scalar():
-                    return
-            await asyncio.sleep(0.1)
-
-
-async def wait_until_consumed(js: JetStreamContext) -> None:
-    """Until discovery's campaign consumer has acknowledged everything delivered to it."""
-    async with asyncio.timeout(60):
-        while True:
-            info = await js.consumer_info("CAMPAIGNS", "discovery--campaign-started")
-            if info.num_pending == 0 and info.num_ack_pending == 0:
-                return
-            await asyncio.sleep(0.1)
 
 
 async def test_import_publishes_one_outcome_per_row_and_is_idempotent(
@@ -172,11 +93,11 @@ async def test_import_publishes_one_outcome_per_row_and_is_idempotent(
     assert len(await read_all(js, "campaign.imported", campaign_id)) == 1
 
     leads = {body["lead"]["email"]: body for body, _ in scraped}
-    assert set(leads) == {"jane@acme.com", "bob@example.org", "carol@beta.io"}
+    assert set(leads) == {"jane@acme.com", "bob@brightline.org", "carol@beta.io"}
     jane_id = lead_id_for(campaign_id, "jane@acme.com")
     assert leads["jane@acme.com"]["lead_id"] == jane_id
     assert leads["jane@acme.com"]["lead"]["company_domain"] == "acme.com"
-    assert leads["bob@example.org"]["lead"]["company"] == '=HYPERLINK("http://evil.example","x")'
+    assert leads["bob@brightline.org"]["lead"]["company"] == '=HYPERLINK("http://evil.example","x")'
     assert leads["carol@beta.io"]["lead"]["extra"] == {"Notes": "@SUM(A1)"}
     assert leads["carol@beta.io"]["source"] == "csv:leads.csv"
     # No ICP criteria: only data completeness scores, and every tier proceeds (min_tier defaults to C).
@@ -194,49 +115,13 @@ async def test_import_publishes_one_outcome_per_row_and_is_idempotent(
     trace_ids = {headers["traceparent"].split("-")[1] for _, headers in scraped + rejected}
     assert len(trace_ids) == 7
 
+    outcomes = await outcome_counts(database, campaign_id)
     async with database.connect() as conn:
-        outcomes = dict(
-            (
-                await conn.execute(
-                    text("SELECT outcome, count(*) FROM discovery.lead_rows WHERE campaign_id = :c GROUP BY outcome"),
-                    {"c": campaign_id},
-                )
-            )
-            .tuples()
-            .all()
-        )
         status = (
             await conn.execute(text("SELECT status FROM discovery.campaigns WHERE id = :c"), {"c": campaign_id})
         ).scalar_one()
     assert outcomes == {"published": 3, "rejected": 2, "duplicate": 1, "excluded": 1}
     assert status == "imported"
-
-
-async def read_all(js: JetStreamContext, subject: str, campaign_id: str) -> list[dict[str, Any]]:
-    """Every event of this campaign on `subject` stored in the stream right now."""
-    stream = stream_for(subject).name
-    info = await js.stream_info(stream)
-    last = info.state.last_seq
-    found: list[dict[str, Any]] = []
-    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=2)
-            except nats.errors.TimeoutError:
-                break
-            if json.loads(msg.data).get("campaign_id") == campaign_id:
-                found.append(json.loads(msg.data))
-            if msg.metadata.sequence.stream >= last:
-                break
-    finally:
-        await sub.unsubscribe()
-    return found
-
-
-async def outbox_subjects(engine: AsyncEngine) -> list[str]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text("SELECT subject FROM discovery.outbox ORDER BY subject"))).scalars())
 
 
 async def test_a_crashed_import_resumes_after_its_cursor(

@@ -64,3 +64,62 @@ def test_ragged_rows_yield_what_they_have() -> None:
     fields, extras = mapping.apply(["a@example.com"])
     assert fields == {"email": "a@example.com"}
     assert extras == {}
+
+
+def test_common_export_headers_map_without_a_column_map() -> None:
+    apollo = [
+        "First Name", "Last Name", "Title", "Company", "Company Name for Emails", "Email", "Email Status",
+        "Seniority", "Departments", "Work Direct Phone", "Mobile Phone", "# Employees", "Industry",
+        "Person Linkedin Url", "Website", "Company Linkedin Url", "City", "State", "Country",
+    ]  # fmt: skip
+    fields = map_columns(apollo).fields
+    assert {f: apollo[i] for f, i in fields.items()} == {
+        "first_name": "First Name",
+        "last_name": "Last Name",
+        "title": "Title",
+        "company": "Company",
+        "email": "Email",
+        "seniority": "Seniority",
+        "department": "Departments",
+        "phone": "Work Direct Phone",
+        "company_size": "# Employees",
+        "industry": "Industry",
+        "linkedin_url": "Person Linkedin Url",
+        "website": "Website",
+        "city": "City",
+        "country": "Country",
+    }
+    sales_navigator = [
+        "First Name",
+        "Last Name",
+        "Current Title",
+        "Current Company",
+        "Location",
+        "Profile URL",
+        "Email",
+    ]
+    fields = map_columns(sales_navigator).fields
+    assert {f: sales_navigator[i] for f, i in fields.items()} == {
+        "first_name": "First Name",
+        "last_name": "Last Name",
+        "title": "Current Title",
+        "company": "Current Company",
+        "location": "Location",
+        "linkedin_url": "Profile URL",
+        "email": "Email",
+    }
+    hunter = ["Email address", "First name", "Last name", "Position", "Department", "LinkedIn URL", "Phone number",
+              "Company", "Domain name", "Confidence score"]  # fmt: skip
+    fields = map_columns(hunter).fields
+    assert {f: hunter[i] for f, i in fields.items()} == {
+        "email": "Email address",
+        "first_name": "First name",
+        "last_name": "Last name",
+        "title": "Position",
+        "department": "Department",
+        "linkedin_url": "LinkedIn URL",
+        "phone": "Phone number",
+        "company": "Company",
+        "company_domain": "Domain name",
+    }
+    assert map_columns(hunter).extras == {"Confidence score": 9}

@@ -1,7 +1,8 @@
 """Pure normalisation and validation of one row."""
 
 from coldstream_shared.events import LeadData
-from discovery.normalisation import MAX_FIELD_CHARS, Rejection, build_lead, clean_email, domain_of, parse_company_size
+from discovery.address_rules import lead_flags
+from discovery.normalisation import MAX_EXTRA_CHARS, Rejection, build_lead, clean_email, domain_of, parse_company_size
 
 WHERE = "row 2 of leads.csv"
 
@@ -59,14 +60,63 @@ def test_formula_cells_are_kept_as_plain_text() -> None:
     assert isinstance(result, LeadData)
     assert result.company == '=HYPERLINK("http://evil","x")'
     assert result.extra == {"note": "@SUM(1)"}
-    assert lead(email="a@acme.com", phone="+1 555 0100").phone == "+1 555 0100"
+    # A "phone" starting with '+' or '-' that is no number is kept as written in extra, never dialled.
+    assert lead(email="a@acme.com", phone="-1+2").extra == {"phone": "-1+2"}
 
 
-def test_whitespace_and_invisible_characters_are_cleaned_and_long_values_cut() -> None:
-    result = lead(email="a@acme.com", title="  Head\u200b  of\tGrowth ", company="x" * 10_000)
-    assert result.title == "Head of Growth"
-    assert result.company is not None
-    assert len(result.company) == MAX_FIELD_CHARS
+def test_whitespace_and_invisible_characters_are_cleaned() -> None:
+    assert lead(email="a@acme.com", title="  Head\u200b  of\tGrowth ").title == "Head of Growth"
+
+
+def test_absurdly_long_fields_reject_the_row_and_long_extras_are_cut() -> None:
+    result = build_lead({"email": "a@acme.com", "company": "x" * 100_000}, {}, WHERE)
+    assert isinstance(result, Rejection)
+    assert result.reason_code == "field_too_long"
+    assert "company has 100000 characters" in result.reason
+    cut = build_lead({"email": "a@acme.com"}, {"notes": "y" * 5000}, WHERE)
+    assert isinstance(cut, LeadData)
+    assert len(str(cut.extra["notes"])) == MAX_EXTRA_CHARS
+    assert str(cut.extra["notes"]).endswith("\u2026")
+    assert isinstance(build_lead({"email": "a" * 300 + "@acme.com"}, {}, WHERE), Rejection)
+
+
+def test_junk_values_are_empty_and_placeholders_rejected() -> None:
+    result = lead(email="ann@acme.com", title="N/A", company="-", country="null")
+    assert (result.title, result.company, result.country) == (None, None, None)
+    for address in ("test@acme.com", "noreply@acme.com", "jane@example.com"):
+        rejected = build_lead({"email": address}, {}, WHERE)
+        assert isinstance(rejected, Rejection)
+        assert rejected.reason_code == "placeholder_email"
+
+
+def test_role_addresses_are_flagged_not_rejected() -> None:
+    assert lead_flags(lead(email="info@acme.com")) == ["role_address"]
+    assert lead_flags(lead(email="ann@acme.com")) == []
+
+
+def test_linkedin_phone_country_and_timezone_are_canonical() -> None:
+    result = lead(
+        email="ann@acme.de",
+        linkedin_url="http://de.LinkedIn.com/in/Ann-Berg-12/?trk=abc",
+        phone="030 1234567",
+        country="Deutschland",
+    )
+    assert result.linkedin_url == "https://www.linkedin.com/in/ann-berg-12"
+    assert (result.phone, result.country, result.timezone) == ("+49301234567", "Germany", "Europe/Berlin")
+    us = lead(email="bo@acme.com", phone="+1 415 555 2671", country="USA")
+    assert (us.country, us.phone, us.timezone) == ("United States", "+14155552671", "America/Los_Angeles")
+    assert lead(email="cy@acme.com", country="US").timezone is None  # several zones, no phone: unknown
+    located = lead(email="di@acme.com", location="Paris, Île-de-France, France")
+    assert (located.city, located.country, located.timezone) == ("Paris", "France", "Europe/Paris")
+    company_page = lead(email="ed@acme.com", linkedin_url="https://www.linkedin.com/company/acme")
+    assert company_page.linkedin_url is None
+    assert company_page.extra == {"linkedin_url": "https://www.linkedin.com/company/acme"}
+    assert lead(email="fa@acme.com", timezone="Europe/Madrid").timezone == "Europe/Madrid"
+
+
+def test_event_dates_are_parsed_or_kept_as_written() -> None:
+    assert lead(email="a@acme.com", event_date="15/09/2026").extra == {"event_date": "2026-09-15"}
+    assert lead(email="a@acme.com", event_date="soon").extra == {"event_date_unparsed": "soon"}
 
 
 def test_empty_extras_are_dropped() -> None:

@@ -1,11 +1,13 @@
 """Reading lead files: encodings, delimiters, blank and ragged rows, limits, resuming after a cursor."""
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from coldstream_shared.campaign import Source
-from discovery.sources import Cursor, SourceError, batched, open_source, rows_after
+from discovery.row_stream import batched, rows_after
+from discovery.sources import Cursor, SourceError, SourceRow, open_source
 
 
 def write(path: Path, data: bytes) -> Source:
@@ -38,18 +40,22 @@ def test_semicolons_blank_rows_and_ragged_rows(tmp_path: Path) -> None:
     ]
 
 
-def test_limit_and_resume_after_cursor(tmp_path: Path) -> None:
+async def test_limit_and_resume_after_cursor(tmp_path: Path) -> None:
     body = "email\n" + "".join(f"u{i}@acme.com\n" for i in range(10))
     first = open_source(0, write(tmp_path / "a.csv", body.encode()))
     second = open_source(1, write(tmp_path / "b.csv", b"email\nz@acme.com\n"))
-    resumed = list(rows_after([first, second], Cursor(0, 9)))
+    resumed = [row async for row in rows_after([first, second], Cursor(0, 9))]
     assert [(r.source_index, r.row_number) for r in resumed] == [(0, 10), (0, 11), (1, 2)]
     limited = open_source(0, Source(path=first.source.path, limit=3))
     assert len(list(limited.rows())) == 3
 
 
-def test_batched() -> None:
-    assert [len(b) for b in batched(iter(range(7)), 3)] == [3, 3, 1]  # type: ignore[arg-type]
+async def test_batched() -> None:
+    async def rows() -> AsyncIterator[SourceRow]:
+        for number in range(7):
+            yield SourceRow(0, number)
+
+    assert [len(b) async for b in batched(rows(), 3)] == [3, 3, 1]
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
@@ -66,11 +72,6 @@ def test_empty_file_and_bad_column_map_are_campaign_errors(tmp_path: Path) -> No
         open_source(0, Source(path=str(path), column_map={"email": "Work Email"}))
 
 
-def test_provider_sources_are_not_supported_yet() -> None:
-    with pytest.raises(SourceError, match="not supported yet"):
-        open_source(0, Source(type="provider", provider="apollo"))
-
-
 def test_jsonl_rows_and_bad_lines(tmp_path: Path) -> None:
     source = write(
         tmp_path / "a.jsonl",
@@ -83,3 +84,43 @@ def test_jsonl_rows_and_bad_lines(tmp_path: Path) -> None:
         (4, {}, {}, True),
         (5, {"email": "b@acme.com"}, {}, False),
     ]
+
+
+def test_a_file_without_an_email_column_is_a_campaign_error_naming_the_headers(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"no email column \(headers: 'Name', 'Company'\)"):
+        open_source(0, write(tmp_path / "a.csv", b"Name,Company\nAnn,Acme\n"))
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    assert list(open_source(0, write(tmp_path / "a.csv", b"email,name\n")).rows()) == []
+
+
+def test_duplicated_and_missing_headers_keep_every_column(tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", b"email,Email,,notes,notes\na@acme.com,b@acme.com,x,n1,n2\n")
+    [row] = open_source(0, source).rows()
+    assert row.fields == {"email": "a@acme.com"}
+    assert row.extras == {"Email": "b@acme.com", "column_3": "x", "notes": "n1", "notes_5": "n2"}
+
+
+def test_ragged_rows_keep_extra_cells_and_short_rows_lack_fields(tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", b"email,company\na@acme.com,Acme,surprise,more\nb@acme.com\n")
+    long_row, short_row = open_source(0, source).rows()
+    assert long_row.extras == {"column_3": "surprise", "column_4": "more"}
+    assert short_row.fields == {"email": "b@acme.com"}
+
+
+def test_an_unterminated_quote_is_a_row_level_problem_naming_the_swallowed_lines(tmp_path: Path) -> None:
+    body = 'email,notes\na@acme.com,"unterminated\n' + "".join(f"u{i}@acme.com,x\n" for i in range(30))
+    [row] = open_source(0, write(tmp_path / "a.csv", body.encode())).rows()
+    assert row.problem is not None
+    assert "unterminated quote" in row.problem
+    ok = 'email,notes\na@acme.com,"two\nlines"\nb@acme.com,x\n'
+    assert [r.fields["email"] for r in open_source(0, write(tmp_path / "b.csv", ok.encode())).rows()] == [
+        "a@acme.com",
+        "b@acme.com",
+    ]
+
+
+def test_row_estimate_for_progress(tmp_path: Path) -> None:
+    body = "email\n" + "".join(f"u{i}@acme.com\n" for i in range(1000))
+    assert open_source(0, write(tmp_path / "a.csv", body.encode())).estimated_rows() == 1000

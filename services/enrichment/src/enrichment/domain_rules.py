@@ -7,7 +7,8 @@ from dataclasses import replace
 from disposable_email_domains import blocklist as disposable_blocklist
 
 from enrichment.mx import MxAnswer
-from enrichment.verification import Verification
+from enrichment.smtp_probe import ProbeResult
+from enrichment.verification import Verdict, Verification
 
 # Consumer mailboxes: mailable, but a cold-email campaign usually wants work addresses, so the reason is recorded.
 FREE_MAIL = frozenset(
@@ -105,3 +106,39 @@ def apply_mx(result: Verification, answer: MxAnswer) -> Verification:
         case _:
             reason = f"mx: lookup failed ({answer.detail or 'dns error'})"
             return replace(result, verdict="unknown", reasons=[*result.reasons, reason])
+
+
+def apply_probe(result: Verification, probe: ProbeResult) -> Verification:
+    """Fold the SMTP RCPT answer in. A role account stays risky even when its mailbox exists."""
+    verified_by = f"{result.verified_by}+smtp"
+    keep_risky = result.verdict == "risky"
+    match probe.status:
+        case "deliverable":
+            verdict: Verdict = "risky" if keep_risky else "safe"
+            reason = "smtp: mailbox accepts mail"
+        case "catch_all":
+            verdict, reason = ("risky" if keep_risky else "catch_all"), "smtp: catch-all domain (accepts any address)"
+        case "undeliverable":
+            verdict, reason = "invalid", f"smtp: mailbox refused ({probe.detail})"
+        case "full_inbox":
+            verdict, reason = "risky", f"smtp: inbox full ({probe.detail})"
+        case _:
+            return replace(result, reasons=[*result.reasons, f"smtp: inconclusive ({probe.detail})"])
+    return replace(result, verdict=verdict, reasons=[*result.reasons, reason], verified_by=verified_by)
+
+
+def apply_api(result: Verification, provider: str, verdict: Verdict, reason: str) -> Verification:
+    """A paid verifier's answer replaces an unsure one; a role account stays risky, an invalid stays invalid."""
+    final: Verdict = verdict
+    if result.verdict == "invalid" or (result.verdict == "risky" and verdict in ("safe", "unknown", "catch_all")):
+        final = result.verdict
+    return replace(
+        result, verdict=final, reasons=[*result.reasons, reason], verified_by=f"{result.verified_by}+{provider}"
+    )
+
+
+def should_probe(result: Verification, answer: MxAnswer) -> bool:
+    """Probe only when there is a mail server, and never the big free-mail hosts: they answer RCPT untruthfully
+    and throttle probers (Reacher dropped its catch-all probe for Gmail, Yahoo and Hotmail)."""
+    domain = domain_of(result)
+    return answer.status in ("mx", "a_only") and domain is not None and not is_free_mail(domain)

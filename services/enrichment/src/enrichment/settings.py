@@ -1,10 +1,16 @@
-"""Enrichment settings (env prefix `COLDSTREAM_`)."""
+"""Enrichment settings (env prefix `COLDSTREAM_`).
+
+Everything that reaches the network is off by default, so the embedded demo and CI run offline (syntax-only
+verdicts). Each switch below turns one step on; providers additionally need their API key.
+"""
+
+from pydantic import SecretStr
 
 from coldstream_shared.settings import ServiceSettings
 
 
 class EnrichmentSettings(ServiceSettings):
-    """Verification switches; providers add their keys here."""
+    """Verification switches, provider keys and endpoints, cache and concurrency knobs."""
 
     # Off by default: offline (syntax-only) verification needs no network. COLDSTREAM_ENRICHMENT_DNS=true turns MX on.
     enrichment_dns: bool = False
@@ -16,3 +22,41 @@ class EnrichmentSettings(ServiceSettings):
     mx_cache_min_ttl: int = 60
     mx_cache_max_ttl: int = 86_400
     mx_cache_negative_ttl: int = 300
+
+    # SMTP RCPT probe and catch-all detection: needs outbound port 25, which most clouds block.
+    smtp_probe: bool = False
+    smtp_probe_port: int = 25
+    smtp_helo_name: str = "verify.coldstream.local"
+    smtp_sender: str = "verify@coldstream.local"
+    smtp_timeout: float = 10.0
+
+    # Paid providers: on only when this is true AND the provider's key is set.
+    enrichment_providers: bool = False
+    zerobounce_api_key: SecretStr | None = None
+    zerobounce_base_url: str = "https://api.zerobounce.net"
+    zerobounce_cost_usd: float = 0.008
+    hunter_api_key: SecretStr | None = None
+    hunter_base_url: str = "https://api.hunter.io"
+    hunter_cost_usd: float = 0.049
+    pdl_api_key: SecretStr | None = None
+    pdl_base_url: str = "https://api.peopledatalabs.com"
+    pdl_person_cost_usd: float = 0.28
+    pdl_company_cost_usd: float = 0.10
+    provider_timeout: float = 10.0
+    provider_attempts: int = 4
+    provider_rate_per_second: float = 20.0
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 30.0
+
+    # Company website fetch (the free research step): off offline.
+    enrichment_website: bool = False
+    website_timeout: float = 10.0
+    website_max_bytes: int = 1_000_000
+    website_max_redirects: int = 3
+    # TEST ONLY: comma-separated CIDRs the SSRF guard lets through (e.g. "127.0.0.1/32" for a loopback fake).
+    website_allow_networks: str = ""
+    # Company research older than this is fetched again (a campaign may ask for fresher).
+    research_ttl_days: float = 30.0
+
+    # Leads processed at once per process: providers are I/O bound, so concurrency is what buys throughput.
+    enrichment_concurrency: int = 64

@@ -81,7 +81,10 @@ async def test_dns_verdicts_reach_the_bus(nats_url: str) -> None:
     rejected = await collect(nats_url, "lead.rejected", mine, expect=2)
 
     assert [(v["lead"]["email"], v["verified_by"], v["reasons"]) for v in verified] == [
-        ("jane@mail.example", "syntax+mx", ["syntax: ok", "mx: ok"])
+        ("jane@mail.example", "syntax+mx", ["syntax: ok", "mx: ok", "policy: campaign not known yet, defaults used"])
     ]
     reasons = sorted(r["reason"] for r in rejected)
-    assert reasons == ["syntax: ok; disposable domain", "syntax: ok; mx: domain does not exist (NXDOMAIN)"]
+    assert [r.split("; policy:")[0] for r in reasons] == [
+        "syntax: ok; disposable domain",
+        "syntax: ok; mx: domain does not exist (NXDOMAIN)",
+    ]

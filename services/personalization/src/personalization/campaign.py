@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from coldstream_shared.campaign import CampaignSpec, Offer, Step
+from coldstream_shared.campaign import CampaignSpec, Offer, PersonalizationPolicy, Step
 
 
 @dataclass(frozen=True)
 class Campaign:
-    """What the writers need to know about a campaign: the offer, the sequence and the sender."""
+    """What the writers need to know about a campaign: the offer, the sequence, the sender and the policy."""
 
     campaign_id: str
     offer: Offer
@@ -19,6 +19,7 @@ class Campaign:
     from_email: str
     sending_approval: Literal["auto", "manual"] = "auto"
     variants: int = 1
+    policy: PersonalizationPolicy = field(default_factory=PersonalizationPolicy)
 
     @classmethod
     def from_spec(cls, campaign_id: str, spec: CampaignSpec) -> Campaign:
@@ -31,4 +32,5 @@ class Campaign:
             from_email=spec.sending.from_email,
             sending_approval=spec.approvals.sending,
             variants=spec.sequence.variants,
+            policy=spec.personalization,
         )

@@ -10,6 +10,9 @@ from typing import Literal
 from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import LeadData, Touch
 from personalization.campaign import Campaign
+from personalization.lead_fields import first_name_of, lead_value
+from personalization.prompts import PromptVersion
+from personalization.writer import WriteRequest, Written
 
 # What a template may say when the lead lacks the field: it must still read as a sentence a person wrote.
 # A missing first name is dropped ("{first_name}, an idea" -> "An idea"), except after a greeting, where
@@ -24,33 +27,12 @@ FALLBACKS: Mapping[str, str] = {
 }
 FIELDS = frozenset({*FALLBACKS, "sender_name", "product", "value_proposition", "call_to_action"})
 
-# A value that is itself a placeholder ("[First Name]", "{company}") is a data-entry mistake, not a name.
-_PLACEHOLDER_VALUE = re.compile(r"^\s*(\{.*\}|\[.*\]|<.*>|%.*%)\s*$")
-_BRACES = re.compile(r"[{}]")
 # "Hi/Hello/Hey/Dear {first_name}" (not the escaped "{{first_name}}"); "Dear there" reads badly, so Dear -> Hi.
 GREETING = re.compile(r"\b(?:(hi|hello|hey)|dear)([ \t]+)(?<!\{)\{first_name\}(?!\})", re.IGNORECASE)
 _LEADING_PUNCT = re.compile(r"^[,;:][ \t]*")
 _DOUBLE_PUNCT = re.compile(r"[,;:][ \t]*(?=[.!?,;:])")
 _SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?])")
-
-
-def lead_value(value: str | None) -> str | None:
-    """A lead field cleaned for insertion, or None when it carries nothing usable."""
-    if value is None or _PLACEHOLDER_VALUE.match(value):
-        return None
-    # Braces in data would look like an unresolved placeholder to the quality gate (and to the reader).
-    cleaned = " ".join(_BRACES.sub("", value).split())
-    return cleaned or None
-
-
-def first_name_of(lead: LeadData) -> str | None:
-    """The first name, or the first word of the full name when only that is known."""
-    first = lead_value(lead.first_name)
-    if first:
-        return first
-    full = lead_value(lead.full_name)
-    return full.split()[0] if full else None
 
 
 def fields_for(lead: LeadData, campaign: Campaign) -> dict[str, str]:
@@ -124,17 +106,25 @@ class TemplateWriter:
 
     writer: Literal["template", "llm"] = "template"
     model: str = "template-writer/v1"
-    prompt_version: str = "template/v1"
 
-    async def write(self, lead: LeadData, campaign: Campaign) -> list[Touch]:
-        """One touch per campaign step, rendered from the campaign's templates."""
-        values = fields_for(lead, campaign)
-        return [
-            Touch(
-                step=number,
-                subject=render(step.subject, values, f"step {number} subject"),
-                body=render(step.body, values, f"step {number} body"),
-                delay_days=step.delay_days,
-            )
-            for number, step in enumerate(campaign.steps, start=1)
-        ]
+    def prompt_version(self, prompt: PromptVersion) -> str:
+        # The campaign's own templates are the "prompt"; the model id says which renderer filled them.
+        return "template/v1"
+
+    async def write(self, request: WriteRequest) -> Written:
+        """One touch per campaign step; feedback cannot change a template, so a rewrite gives the same text."""
+        return Written(render_sequence(request.brief.lead, request.campaign), framework="template")
+
+
+def render_sequence(lead: LeadData, campaign: Campaign) -> list[Touch]:
+    """One touch per campaign step, rendered from the campaign's templates."""
+    values = fields_for(lead, campaign)
+    return [
+        Touch(
+            step=number,
+            subject=render(step.subject, values, f"step {number} subject"),
+            body=render(step.body, values, f"step {number} body"),
+            delay_days=step.delay_days,
+        )
+        for number, step in enumerate(campaign.steps, start=1)
+    ]

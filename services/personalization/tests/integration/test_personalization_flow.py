@@ -1,84 +1,33 @@
-"""Personalization in-process against a real nats-server and Postgres: events in, events and rows out."""
+"""Personalization in-process against a real nats-server and Postgres, template writer: events in, rows out."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import nats
 import pytest
 from nats.js.client import JetStreamContext
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
+from personalization_helpers import (
+    GUARD,
+    first_match,
+    new_campaign_id,
+    publish,
+    started,
+    stored_sequences,
+    verified,
+)
 
 from coldstream_shared import subjects
-from coldstream_shared.campaign import CampaignSpec, Offer, Sending, Sequence, Source, Step
-from coldstream_shared.events import CampaignStarted, Event, LeadData, LeadVerified
+from coldstream_shared.campaign import PersonalizationPolicy, Step
+from coldstream_shared.events import LeadData
 from coldstream_shared.migrations import upgrade
 from personalization.main import create_app
 from personalization.settings import PersonalizationSettings
-from personalization.store import sequences
 
 pytestmark = pytest.mark.integration
-
-GUARD = 60.0  # seconds: only so a broken run fails instead of hanging, never a performance claim
-STEPS = [
-    Step(
-        subject="{first_name}, an idea for {company}",
-        body="Hi {first_name},\n\n{value_proposition}.\n\n{call_to_action}\n\n{sender_name}",
-    ),
-    Step(subject="Re: {company}", body="Hi {first_name}, bumping this.\n\n{sender_name}", delay_days=3),
-]
-
-
-def started(campaign_id: str, steps: list[Step] | None = None) -> CampaignStarted:
-    spec = CampaignSpec(
-        id=campaign_id,
-        name="Personalization test",
-        sources=[Source(path="leads.csv")],
-        offer=Offer(product="Acme Reports", value_proposition="Weekly reports in one click"),
-        sequence=Sequence(steps=steps or STEPS),
-        sending=Sending(from_name="Dana", from_email="dana@acme.test"),
-    )
-    return CampaignStarted.originate(producer="test", key=campaign_id, campaign_id=campaign_id, campaign=spec)
-
-
-def verified(campaign_id: str, lead: LeadData) -> LeadVerified:
-    lead_id = f"lead-{uuid.uuid4().hex[:12]}"
-    return LeadVerified.originate(
-        producer="test",
-        key=lead_id,
-        lead_id=lead_id,
-        campaign_id=campaign_id,
-        lead=lead,
-        verdict="unknown",
-        verified_by="syntax-only",
-    )
-
-
-async def publish(js: JetStreamContext, event: Event) -> int:
-    ack = await js.publish(
-        event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.event_id)}
-    )
-    return ack.seq
-
-
-async def first_match(js: JetStreamContext, subject: str, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """The first message on `subject` (from the start of its stream) that `match` accepts."""
-    sub = await js.subscribe(subject, ordered_consumer=True)
-    try:
-        async with asyncio.timeout(GUARD):
-            async for msg in sub.messages:
-                body = json.loads(msg.data)
-                if match(body):
-                    return body
-    finally:
-        await sub.unsubscribe()
-    raise AssertionError("subscription ended")
 
 
 @pytest.fixture
@@ -102,17 +51,8 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
         await nc.close()
 
 
-async def stored_sequence(database_url: str, lead_id: str) -> Any:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(select(sequences).where(sequences.c.lead_id == lead_id))).one()
-    finally:
-        await engine.dispose()
-
-
 async def test_verified_lead_becomes_email_generated(service: str, js: JetStreamContext) -> None:
-    campaign_id = f"p-{uuid.uuid4().hex[:10]}"
+    campaign_id = new_campaign_id()
     await publish(js, started(campaign_id))
     lead = verified(campaign_id, LeadData(email="jo@globex.test", first_name="Jo", company="Globex"))
     await publish(js, lead)
@@ -124,22 +64,24 @@ async def test_verified_lead_becomes_email_generated(service: str, js: JetStream
         "template-writer/v1",
         "template/v1",
     )
-    assert generated["variant"] == 1
-    assert generated["quality_score"] == 100
+    assert (generated["variant"], generated["variants"]) == (1, 1)
+    assert generated["quality_score"] == 100, generated["quality_breakdown"]
     first, second = generated["touches"]
     assert first["subject"] == "Jo, an idea for Globex"
     assert first["body"].startswith("Hi Jo,\n\nWeekly reports in one click.")
     assert (second["step"], second["delay_days"]) == (2, 3)
 
-    row = await stored_sequence(service, lead.lead_id)
+    (row,) = await stored_sequences(service, lead.lead_id)
     assert (row.campaign_id, row.status, row.writer, row.quality_score) == (campaign_id, "generated", "template", 100)
+    assert row.selected
+    assert row.published_at is not None
     assert [t["subject"] for t in row.touches] == [first["subject"], second["subject"]]
 
 
 async def test_lead_before_its_campaign_is_retried_until_the_campaign_arrives(
     service: str, js: JetStreamContext
 ) -> None:
-    campaign_id = f"p-{uuid.uuid4().hex[:10]}"
+    campaign_id = new_campaign_id()
     lead = verified(campaign_id, LeadData(email="someone@nowhere.test"))
     seq = await publish(js, lead)
     # Wait until personalization has been handed the lead, so it really meets an unknown campaign first.
@@ -153,26 +95,25 @@ async def test_lead_before_its_campaign_is_retried_until_the_campaign_arrives(
     assert generated["touches"][0]["body"].startswith("Hi there,")
 
 
-async def test_sequence_failing_the_gate_rejects_the_lead(service: str, js: JetStreamContext) -> None:
-    campaign_id = f"p-{uuid.uuid4().hex[:10]}"
+async def test_sequence_below_the_threshold_is_held_with_its_reasons(service: str, js: JetStreamContext) -> None:
+    campaign_id = new_campaign_id()
     spammy = [Step(subject="Act now, {first_name}", body="Click here for a guaranteed result.\n\n{sender_name}")]
-    await publish(js, started(campaign_id, spammy))
+    await publish(js, started(campaign_id, spammy, policy=PersonalizationPolicy(quality_threshold=90)))
     lead = verified(campaign_id, LeadData(email="jo@globex.test", first_name="Jo"))
     await publish(js, lead)
 
-    rejected = await first_match(js, subjects.LEAD_REJECTED, lambda e: e["lead_id"] == lead.lead_id)
-    assert (rejected["stage"], rejected["reason_code"]) == ("personalization", "quality_gate")
-    assert "step 1 spam_words" in rejected["reason"]
-    assert "click here" in rejected["reason"]
-    row = await stored_sequence(service, lead.lead_id)
-    assert row.status == "rejected"
-    assert row.quality_score < 100
+    held = await first_match(js, subjects.EMAIL_HELD, lambda e: e["lead_id"] == lead.lead_id)
+    assert held["reason_code"] == "quality_gate"
+    assert held["quality_score"] < 90
+    assert any("step 1 spam_words" in r and "click here" in r for r in held["reasons"])
+    (row,) = await stored_sequences(service, lead.lead_id)
+    assert (row.status, row.reason_code, row.attempts) == ("held", "quality_gate", 1)
 
 
 async def test_unknown_placeholder_dead_letters_the_lead_with_the_field_name(
     service: str, js: JetStreamContext
 ) -> None:
-    campaign_id = f"p-{uuid.uuid4().hex[:10]}"
+    campaign_id = new_campaign_id()
     await publish(js, started(campaign_id, [Step(subject="Hi {firstname}", body="Hello\n\n{sender_name}")]))
     alert = await first_match(js, subjects.CAMPAIGN_ALERT, lambda e: e["campaign_id"] == campaign_id)
     assert alert["kind"] == "template_error"

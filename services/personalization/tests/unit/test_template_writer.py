@@ -9,9 +9,12 @@ import pytest
 from coldstream_shared.campaign import Offer, Step
 from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import LeadData
+from personalization.brief import build_brief, grounding_text
 from personalization.campaign import Campaign
-from personalization.quality import assess
+from personalization.prompts import BUILTIN
+from personalization.quality import GateContext, assess
 from personalization.template_writer import TemplateWriter, check_templates
+from personalization.writer import WriteRequest
 
 STEPS = (
     Step(
@@ -37,7 +40,15 @@ def campaign(*steps: Step) -> Campaign:
 
 
 async def write(lead: LeadData, camp: Campaign | None = None) -> list:
-    return await TemplateWriter().write(lead, camp or campaign())
+    camp = camp or campaign()
+    written = await TemplateWriter().write(WriteRequest(build_brief(lead, camp), camp, BUILTIN))
+    return written.touches
+
+
+def gate(lead: LeadData, camp: Campaign | None = None) -> GateContext:
+    camp = camp or campaign()
+    brief = build_brief(lead, camp)
+    return GateContext(grounding_text(brief, camp), brief.personal_terms)
 
 
 async def test_full_lead_is_rendered_personally() -> None:
@@ -80,7 +91,15 @@ async def test_missing_name_company_and_title_fall_back_gracefully(lead: LeadDat
         assert "Hi ," not in text
         assert " ," not in text
         assert not re.search(r"[{}\[\]]", text)
-    assert assess(touches).passed
+    report = assess(touches, gate(lead))
+    assert report.passed, report.failures
+    assert report.breakdown["personalization"] == 5  # step 1 of 2 is impersonal: nothing personal was known
+
+
+async def test_full_lead_passes_the_gate_with_full_marks() -> None:
+    lead = LeadData(email="jo@x.test", first_name="Jo", company="Globex", title="CTO", city="Berlin", industry="retail")
+    report = assess(await write(lead), gate(lead))
+    assert report.score == 100, report.failures
 
 
 async def test_full_name_supplies_a_missing_first_name() -> None:

@@ -20,19 +20,36 @@ class Attribution:
 
 async def attribute(session: AsyncSession, email: str, campaign_id: str | None) -> Attribution:
     """The lead for `email`: in `campaign_id` when that is one of ours, else the most recently emailed one."""
-    rows = (
-        await session.execute(
-            select(sent_emails.c.lead_id, sent_emails.c.campaign_id)
-            .where(sent_emails.c.email == email.strip().lower())
-            .order_by(sent_emails.c.sent_at.desc())
-            .limit(50)
-        )
-    ).all()
-    for row in rows:
-        if row.campaign_id == campaign_id:
-            return Attribution(row.lead_id, row.campaign_id)
-    # Instantly's campaign id is its own, not ours, unless sending registered it under our id.
-    return Attribution(rows[0].lead_id, rows[0].campaign_id) if rows else Attribution()
+    return (await Attributions.load(session, [email])).of(email, campaign_id)
+
+
+@dataclass(frozen=True)
+class Attributions:
+    """What `sent_emails` knows about several addresses, loaded in one query (a webhook batch needs one trip)."""
+
+    sends: dict[str, list[Attribution]]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, emails: list[str]) -> Attributions:
+        wanted = sorted({email.strip().lower() for email in emails})
+        sends: dict[str, list[Attribution]] = {}
+        if wanted:
+            rows = await session.execute(
+                select(sent_emails.c.email, sent_emails.c.lead_id, sent_emails.c.campaign_id)
+                .where(sent_emails.c.email.in_(wanted))
+                .order_by(sent_emails.c.sent_at.desc())
+            )
+            for row in rows:
+                sends.setdefault(row.email, []).append(Attribution(row.lead_id, row.campaign_id))
+        return cls(sends)
+
+    def of(self, email: str, campaign_id: str | None) -> Attribution:
+        found = self.sends.get(email.strip().lower(), [])
+        for sent in found:
+            if sent.campaign_id == campaign_id:
+                return sent
+        # Instantly's campaign id is its own, not ours, unless sending registered it under our id.
+        return found[0] if found else Attribution()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import signal
@@ -17,13 +16,17 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from coldstream_shared.migrations import upgrade
-from coldstream_shared.service import build_runtime, configure_logging, make_app
+from coldstream_shared.service import Runtime, build_runtime, configure_logging, make_app
+from coldstream_shared.unit_of_work import UnitOfWork
 from replies import handlers
-from replies.ingest_webhook import SERVICE, IngestWebhook
+from replies.actions import SERVICE
+from replies.batching import RelayOnlyOutbox, WebhookBatcher
+from replies.ingest_webhook import IngestWebhook
 from replies.settings import RepliesSettings
-from replies.store import metadata
+from replies.store import metadata, outbox
 from replies.unsubscribe_link import UnsubscribeByLink
 from replies.web import build_web
+from replies.wiring import build
 
 log = logging.getLogger("coldstream.replies")
 
@@ -37,6 +40,7 @@ class RepliesApp:
 
     streams: AsgiFastStream
     web: Starlette
+    runtime: Runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,13 +66,14 @@ def create_app(settings: RepliesSettings | None = None) -> RepliesApp:
     """The replies service as one ASGI app."""
     settings = settings or RepliesSettings()
     runtime = build_runtime(SERVICE, settings, metadata)
-    handlers.register(runtime)
-    web = build_web(
-        settings,
-        runtime.broker,
-        IngestWebhook(runtime.unit_of_work, settings.team_id),
-        UnsubscribeByLink(runtime.unit_of_work, settings.team_id),
+    components = build(settings, runtime)
+    handlers.register(runtime, components)
+    relay_only = RelayOnlyOutbox(outbox, runtime.sessions, runtime.broker)
+    ingest = IngestWebhook(
+        lambda: UnitOfWork(runtime.sessions, runtime.processed, relay_only), components.record_reply, settings.team_id
     )
+    batcher = WebhookBatcher(ingest.store_batch)
+    web = build_web(settings, runtime.broker, batcher, UnsubscribeByLink(runtime.unit_of_work, settings.team_id))
     streams = make_app(runtime, asgi_routes=[("/health", web), ("/webhooks/instantly", web)])
     assert isinstance(streams, AsgiFastStream)
 
@@ -77,7 +82,15 @@ def create_app(settings: RepliesSettings | None = None) -> RepliesApp:
         if settings.webhook_secret is None:
             log.warning("COLDSTREAM_WEBHOOK_SECRET is not set: /webhooks/instantly accepts unauthenticated posts")
 
-    return RepliesApp(streams, web)
+    @streams.on_shutdown
+    async def _drain_batches() -> None:
+        await batcher.close()
+
+    @streams.after_shutdown
+    async def _close_clients() -> None:
+        await components.close()
+
+    return RepliesApp(streams, web, runtime)
 
 
 class _Server(uvicorn.Server):
@@ -109,6 +122,6 @@ def main() -> None:
         timeout_graceful_shutdown=30,
     )
     server = _Server(config)
-    asyncio.run(server.serve())
+    server.run()  # with uvloop when installed (config.loop="auto")
     if not server.started:
         sys.exit(1)

@@ -8,11 +8,13 @@ from sqlalchemy.dialects.postgresql import insert
 
 from coldstream_shared.events import EmailSent
 from coldstream_shared.unit_of_work import UnitOfWork
+from replies.pipeline import move_stage
+from replies.stages import touch_stage
 from replies.store import sent_emails
 
 
 class RecordSentEmail:
-    """Project `email.sent` into `sent_emails`."""
+    """Project `email.sent` into `sent_emails`, and move the lead to the touch's pipeline stage."""
 
     def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
         self._uow = unit_of_work
@@ -34,4 +36,6 @@ class RecordSentEmail:
                 )
                 .on_conflict_do_nothing()
             )
+            stage = touch_stage(event.step)
+            await move_stage(uow.session, event.lead_id, event.campaign_id, stage, f"email.sent step {event.step}")
             await uow.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,10 +12,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from replies import pages
-from replies.ingest_webhook import IngestWebhook
 from replies.settings import RepliesSettings
 from replies.unsubscribe_link import UnsubscribeByLink
-from replies.webhooks import BadWebhookError, authorized, parse
+from replies.webhooks import BadWebhookError, Webhook, authorized, parse
 
 log = logging.getLogger(__name__)
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
@@ -40,7 +40,10 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 
 def build_web(
-    settings: RepliesSettings, broker: Any, ingest: IngestWebhook, unsubscribe: UnsubscribeByLink
+    settings: RepliesSettings,
+    broker: Any,
+    ingest: Callable[[Webhook], Awaitable[bool]],
+    unsubscribe: UnsubscribeByLink,
 ) -> Starlette:
     """The Starlette app serving every HTTP route of the service."""
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

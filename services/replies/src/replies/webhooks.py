@@ -15,8 +15,30 @@ REPLY_TYPES = frozenset({"reply_received", "auto_reply_received"})
 UNSUBSCRIBE_TYPES = frozenset({"lead_unsubscribed"})
 BOUNCE_TYPES = frozenset({"email_bounced"})
 NEEDS_LEAD_EMAIL = REPLY_TYPES | UNSUBSCRIBE_TYPES | BOUNCE_TYPES
+# A person (or Instantly's AI) set the lead's interest status in Instantly.
+INTEREST_TYPES = frozenset(
+    {
+        "lead_neutral",
+        "lead_interested",
+        "lead_not_interested",
+        "lead_meeting_booked",
+        "lead_meeting_completed",
+        "lead_closed",
+        "lead_out_of_office",
+        "lead_wrong_person",
+        "lead_no_show",
+    }
+)
+# Stored for the record (and campaign metrics later); nothing else to do with them today.
+RECORD_ONLY_TYPES = frozenset(
+    {"email_sent", "email_opened", "email_link_clicked", "link_clicked", "campaign_completed", "account_error"}
+)
+DOCUMENTED_TYPES = NEEDS_LEAD_EMAIL | INTEREST_TYPES | RECORD_ONLY_TYPES
+# Custom variables sending may attach to each Instantly lead; Instantly merges them into every payload.
+LEAD_ID_FIELD, CAMPAIGN_ID_FIELD = "coldstream_lead_id", "coldstream_campaign_id"
 # Instantly payloads are flat; deeper nesting is garbage (and Python's json recursion is bounded).
 MAX_DEPTH = 32
+SANE_YEARS = (2000, 2200)
 DEDUP_FIELDS = ("event_type", "workspace", "campaign_id", "lead_email", "email_id", "timestamp")
 
 
@@ -38,6 +60,8 @@ class Webhook:
     step: int | None
     reply_text: str | None
     reply_subject: str | None
+    lead_id_hint: str | None = None
+    campaign_id_hint: str | None = None
 
 
 def authorized(expected: str | None, presented: str | None) -> bool:
@@ -71,7 +95,8 @@ def parse(body: bytes) -> Webhook:
         raise BadWebhookError("missing or empty 'event_type'")
     if len(event_type) > 100:
         raise BadWebhookError("'event_type' is longer than 100 characters")
-    lead_email = _text(payload, "lead_email")
+    # Instantly merges the lead's own fields at the top level, so a payload without `lead_email` may carry `email`.
+    lead_email = _text(payload, "lead_email") or _text(payload, "email")
     if event_type in NEEDS_LEAD_EMAIL and (lead_email is None or "@" not in lead_email):
         raise BadWebhookError(f"'{event_type}' needs a 'lead_email' string")
     return Webhook(
@@ -85,6 +110,8 @@ def parse(body: bytes) -> Webhook:
         step=_step(payload.get("step")),
         reply_text=_text(payload, "reply_text") or _text(payload, "reply_text_snippet"),
         reply_subject=_text(payload, "reply_subject"),
+        lead_id_hint=_short(payload, LEAD_ID_FIELD),
+        campaign_id_hint=_short(payload, CAMPAIGN_ID_FIELD),
     )
 
 
@@ -130,14 +157,22 @@ def _text(payload: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def _short(payload: dict[str, Any], key: str) -> str | None:
+    """An id-sized string (our ids fit 64 characters), else None."""
+    value = _text(payload, key)
+    return value.strip() if value and len(value.strip()) <= 64 else None
+
+
 def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # A reply dated in year 1 or 9999 is a broken sender clock: the time we received it is the better guess.
+    return parsed if SANE_YEARS[0] <= parsed.year <= SANE_YEARS[1] else None
 
 
 def _step(value: Any) -> int | None:

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +21,7 @@ from coldstream_shared.events import EmailFailed, EmailSent, EmailSuppressed, ut
 from coldstream_shared.telemetry import hash_email, tag_lead
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
-from sending.compose import OutgoingEmail
+from sending.compose import OutgoingEmail, message_id_for
 from sending.ledger import LedgerRow
 from sending.mailer import DeliveryResult, Mailer, PermanentDeliveryError
 from sending.scheduling import due_after
@@ -34,6 +34,14 @@ DEFAULT_LEASE = timedelta(seconds=90)
 log = logging.getLogger(__name__)
 
 
+class Pacer(Protocol):
+    """Decides, inside the reservation's transaction, whether a touch may go now (SMTP windows and limits)."""
+
+    async def hold(self, uow: UnitOfWork, row: LedgerRow, now: datetime) -> datetime | None:
+        """None to send now; else when to look at the touch again."""
+        ...
+
+
 class Dispatcher:
     """Takes reserved touches out through a backend, exactly once."""
 
@@ -44,24 +52,38 @@ class Dispatcher:
         *,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = utcnow,
+        batched: frozenset[str] = frozenset(),
+        pacers: Mapping[str, Pacer] | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._mailers = mailers
         self._lease = lease
         self._clock = clock
+        # Backends whose touches are reserved as `queued` and taken out in bulk by an uploader (Instantly).
+        self._batched = batched
+        self._pacers = pacers or {}
         self._fallback_noted: set[str] = set()
+
+    def now(self) -> datetime:
+        """The dispatcher's clock (tests move it)."""
+        return self._clock()
 
     async def reserve(self, uow: UnitOfWork, row: LedgerRow) -> LedgerRow:
         """Inside the caller's transaction, which already holds the address lock: scheduled → reserved/suppressed."""
-        blocked = await self._check(uow, row)
+        blocked = await self.check(uow, row)
         if blocked is not None:
-            return await self._suppress(uow, row, blocked.reason, blocked.scope)
+            return await self.suppress_in(uow, row, blocked.reason, blocked.scope)
         now = self._clock()
+        if (pacer := self._pacers.get(row.backend)) is not None and row.backend in self._mailers:
+            until = await pacer.hold(uow, row, now)
+            if until is not None:  # outside the send window, or every account is at its limit
+                await ledger.set_due_at(uow.session, row.id, until)
+                return row
         reserved = await ledger.transition(
             uow.session,
             row.id,
             "scheduled",
-            status="reserved",
+            status="queued" if row.backend in self._batched and row.backend in self._mailers else "reserved",
             reserved_at=now,
             attempt_at=now,
             unsubscribe_token=secrets.token_urlsafe(24),
@@ -69,11 +91,20 @@ class Dispatcher:
         assert reserved is not None, "the caller holds the row"
         return reserved
 
-    async def complete(self, ledger_id: uuid.UUID, *, just_reserved: bool) -> None:
-        """Deliver a reserved touch and record it; a reservation of unknown outcome is reconciled first."""
-        async with self._uow() as uow:
-            row = await ledger.load_touch(uow.session, ledger_id)
-            campaign = await ledger.load_campaign(uow.session, row.campaign_id) if row else None
+    async def complete(
+        self, ledger_id: uuid.UUID, *, just_reserved: bool, reserved: tuple[LedgerRow, Any] | None = None
+    ) -> None:
+        """Deliver a reserved touch and record it; a reservation of unknown outcome is reconciled first.
+
+        `reserved` is the (row, campaign) the caller's committed reservation returned: it saves a read.
+        """
+        row: LedgerRow | None
+        if reserved is not None and just_reserved:
+            row, campaign = reserved
+        else:
+            async with self._uow() as uow:
+                row = await ledger.load_touch(uow.session, ledger_id)
+                campaign = await ledger.load_campaign(uow.session, row.campaign_id) if row else None
         if row is None or row.status != "reserved" or campaign is None:
             return
         tag_lead(row.lead_id, row.campaign_id)
@@ -123,72 +154,72 @@ class Dispatcher:
         """Before delivering a reconciled touch: the suppression list may have grown since it was reserved."""
         async with self._uow() as uow:
             await ledger.lock_address(uow.session, row.email)
-            blocked = await self._check(uow, row)
+            blocked = await self.check(uow, row)
             if blocked is None:
                 return True
-            await self._suppress(uow, row, blocked.reason, blocked.scope, source="reserved")
+            await self.suppress_in(uow, row, blocked.reason, blocked.scope, source="reserved")
             await uow.commit()
             return False
 
     async def _record(self, row: LedgerRow, campaign: Any, result: DeliveryResult) -> None:
-        sent_at = self._clock()
         async with self._uow() as uow:
-            sent = await ledger.transition(
-                uow.session,
-                row.id,
-                "reserved",
-                status="sent",
-                sent_at=sent_at,
-                message_id=result.message_id,
-                backend=result.backend,
-                error=None,
-            )
-            if sent is None:  # another attempt recorded it first
-                return
+            await self.record_in(uow, row, campaign, result)
+            await uow.commit()
+
+    async def record_in(self, uow: UnitOfWork, row: LedgerRow, campaign: Any, result: DeliveryResult) -> bool:
+        """Inside the caller's transaction: reserved → sent, the next touch scheduled, `email.sent` emitted."""
+        sent_at = self._clock()
+        sent = await ledger.transition(
+            uow.session,
+            row.id,
+            "reserved",
+            status="sent",
+            sent_at=sent_at,
+            message_id=result.message_id,
+            backend=result.backend,
+            account=result.account,
+            error=None,
+        )
+        if sent is None:  # another attempt recorded it first
+            return False
+        if result.backend == "instantly":
+            # Instantly's sequencer sends the follow-ups itself (their copy went up with the lead).
+            await ledger.hand_over_later_steps(uow.session, row.lead_id, row.campaign_id, row.step)
+        else:
             delays = campaign.step_delays
             next_delay = delays[row.step] if row.step < len(delays) else None
             if next_delay is not None:
                 due = due_after(sent_at, next_delay, business_days=campaign.business_days)
                 await ledger.set_due(uow.session, row.lead_id, row.campaign_id, row.step + 1, due)
-            uow.emit(
-                EmailSent.originate(
-                    producer=SERVICE,
-                    key=row.id,
-                    **_envelope(row),
-                    email=row.email,
-                    step=row.step,
-                    variant=row.variant,
-                    backend=result.backend,
-                    message_id=result.message_id,
-                    subject_line=row.subject,
-                    unsubscribe_token=row.unsubscribe_token,
-                )
-            )
-            await uow.commit()
+        uow.emit(sent_event(row, result))
+        return True
 
     async def _fail(self, row: LedgerRow, backend: str, reason: str) -> None:
-        """A refusal for good: the touch is failed, the rest of the sequence cancelled, nothing retried."""
         async with self._uow() as uow:
-            failed = await ledger.transition(uow.session, row.id, "reserved", status="failed", error=reason)
-            if failed is None:  # another attempt settled the touch first
-                return
-            await ledger.cancel_later_steps(
-                uow.session, row.lead_id, row.campaign_id, row.step, f"step {row.step} failed permanently"
-            )
-            uow.emit(
-                EmailFailed.originate(
-                    producer=SERVICE,
-                    key=row.id,
-                    **_envelope(row),
-                    step=row.step,
-                    backend=backend,
-                    reason=reason,
-                    permanent=True,
-                )
-            )
+            await self.fail_in(uow, row, backend, reason)
             await uow.commit()
         # The reason may quote the message (an address in a header): it goes to the ledger, not to the log.
         log.warning("touch %s step %d failed permanently for %s", row.id, row.step, hash_email(row.email))
+
+    async def fail_in(self, uow: UnitOfWork, row: LedgerRow, backend: str, reason: str) -> None:
+        """A refusal for good: the touch is failed, the rest of the sequence cancelled, nothing retried."""
+        failed = await ledger.transition(uow.session, row.id, "reserved", status="failed", error=reason)
+        if failed is None:  # another attempt settled the touch first
+            return
+        await ledger.cancel_later_steps(
+            uow.session, row.lead_id, row.campaign_id, row.step, f"step {row.step} failed permanently"
+        )
+        uow.emit(
+            EmailFailed.originate(
+                producer=SERVICE,
+                key=row.id,
+                **_envelope(row),
+                step=row.step,
+                backend=backend,
+                reason=reason,
+                permanent=True,
+            )
+        )
 
     async def _release(self, row: LedgerRow, held_since: datetime) -> None:
         try:
@@ -198,7 +229,7 @@ class Dispatcher:
         except SQLAlchemyError:  # the lease then simply runs out; the retry waits for it
             log.warning("could not release the lease of touch %s", row.id, exc_info=True)
 
-    async def _check(self, uow: UnitOfWork, row: LedgerRow) -> Any:
+    async def check(self, uow: UnitOfWork, row: LedgerRow) -> Any:
         # Fail closed: a check that cannot run sends nothing. The transaction rolls back (nothing is reserved)
         # and the event is retried; if the database stays broken it is dead-lettered with the cause, never sent.
         try:
@@ -206,12 +237,16 @@ class Dispatcher:
         except SQLAlchemyError as error:
             raise TransientError("suppression check failed; not sending") from error
 
-    async def _suppress(
+    async def suppress_in(
         self, uow: UnitOfWork, row: LedgerRow, reason: str, scope: Any, source: str = "scheduled"
     ) -> LedgerRow:
+        """Inside the caller's transaction (holding the address lock): the touch is suppressed, and says so."""
         suppressed = await ledger.transition(uow.session, row.id, source, status="suppressed", error=reason)
         if suppressed is None:  # another attempt settled the touch first
             return row
+        # The rest of the sequence goes nowhere either (an entry older than the lead is not seen by the
+        # cancellation a new suppression runs).
+        await ledger.cancel_later_steps(uow.session, row.lead_id, row.campaign_id, row.step, f"suppressed: {reason}")
         uow.emit(
             EmailSuppressed.originate(
                 producer=SERVICE,
@@ -230,12 +265,17 @@ class Dispatcher:
             return self._mailers[backend]
         if backend not in self._fallback_noted:
             self._fallback_noted.add(backend)
-            log.warning("backend %r arrives with issue 7; sending through the file outbox meanwhile", backend)
+            log.warning("backend %r is not configured (no key or host); sending through the file outbox", backend)
         return self._mailers["file"]
 
 
 def outgoing(row: LedgerRow, campaign: Any) -> OutgoingEmail:
-    """The email a ledger row stands for, in the campaign's sending identity."""
+    """The email a ledger row stands for, in the campaign's sending identity; follow-ups thread under earlier ones."""
+    # Message-IDs are derived from the touch id, so the earlier touches' ids are known without a lookup.
+    earlier = tuple(
+        message_id_for(ledger.touch_id(row.lead_id, row.campaign_id, step), campaign.from_email)
+        for step in range(1, row.step)
+    )
     return OutgoingEmail(
         ledger_id=row.id,
         campaign_id=row.campaign_id,
@@ -249,6 +289,30 @@ def outgoing(row: LedgerRow, campaign: Any) -> OutgoingEmail:
         body=row.body,
         unsubscribe_token=row.unsubscribe_token,
         date=row.reserved_at,
+        footer_text=(campaign.sending or {}).get("footer_text"),
+        sender=row.account,
+        pause_range=(
+            float((campaign.sending or {}).get("min_delay_seconds", 0)),
+            float((campaign.sending or {}).get("max_delay_seconds", 0)),
+        ),
+        in_reply_to=earlier[-1] if earlier else None,
+        references=earlier,
+    )
+
+
+def sent_event(row: LedgerRow, result: DeliveryResult) -> EmailSent:
+    """`email.sent` for a recorded touch (its id derives from the touch: a re-record is the same event)."""
+    return EmailSent.originate(
+        producer=SERVICE,
+        key=row.id,
+        **_envelope(row),
+        email=row.email,
+        step=row.step,
+        variant=row.variant,
+        backend=result.backend,
+        message_id=result.message_id,
+        subject_line=row.subject,
+        unsubscribe_token=row.unsubscribe_token,
     )
 
 

@@ -55,16 +55,70 @@ async def add_suppression(session: AsyncSession, value: str, scope: Scope, reaso
     return result.first() is not None
 
 
-async def cancel_scheduled(session: AsyncSession, value: str, scope: Scope) -> int:
-    """Cancel touches not yet reserved for an address or a whole domain; returns how many."""
+# Touches nobody has taken out yet. A `handed_over` touch sits in Instantly's sequencer: cancelling it here records
+# the decision; Instantly itself stops it (stop_on_reply, stop_for_company, its block list).
+NOT_YET_SENT = ("scheduled", "handed_over")
+
+
+async def cancel_scheduled(session: AsyncSession, value: str, scope: Scope, why: str = "suppressed") -> list[Any]:
+    """Cancel touches not yet reserved for an address or a whole domain; returns (lead, campaign, step) rows."""
     match = send_ledger.c.email == value if scope == "email" else func.split_part(send_ledger.c.email, "@", 2) == value
     result = await session.execute(
         update(send_ledger)
-        .where(match, send_ledger.c.status == "scheduled")
-        .values(status="cancelled", error="suppressed before it was due")
+        .where(match, send_ledger.c.status.in_(NOT_YET_SENT))
+        .values(status="cancelled", error=f"{why} before it was due")
+        .returning(send_ledger.c.lead_id, send_ledger.c.campaign_id, send_ledger.c.step, send_ledger.c.team_id)
+    )
+    return list(result.all())
+
+
+async def cancel_remaining(
+    session: AsyncSession, campaign_id: str, why: str, *, lead_id: str | None = None, domain: str | None = None
+) -> list[Any]:
+    """Cancel a lead's (or a whole company domain's) touches in one campaign; returns (lead, campaign, step) rows."""
+    match = (
+        send_ledger.c.lead_id == lead_id
+        if domain is None
+        else func.split_part(send_ledger.c.email, "@", 2) == domain.lower()
+    )
+    result = await session.execute(
+        update(send_ledger)
+        .where(match, send_ledger.c.campaign_id == campaign_id, send_ledger.c.status.in_(NOT_YET_SENT))
+        .values(status="cancelled", error=why)
+        .returning(send_ledger.c.lead_id, send_ledger.c.campaign_id, send_ledger.c.step, send_ledger.c.team_id)
+    )
+    return list(result.all())
+
+
+async def postpone_remaining(session: AsyncSession, lead_id: str, campaign_id: str, not_before: datetime) -> int:
+    """Move a lead's due touches to `not_before` at the earliest (an out-of-office reply); returns how many."""
+    result = await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.lead_id == lead_id,
+            send_ledger.c.campaign_id == campaign_id,
+            send_ledger.c.status == "scheduled",
+            send_ledger.c.due_at.is_not(None),
+            send_ledger.c.due_at < not_before,
+        )
+        .values(due_at=not_before)
         .returning(send_ledger.c.id)
     )
     return len(result.all())
+
+
+async def hand_over_later_steps(session: AsyncSession, lead_id: str, campaign_id: str, step: int) -> None:
+    """The follow-ups after `step` now belong to Instantly's sequencer."""
+    await session.execute(
+        update(send_ledger)
+        .where(
+            send_ledger.c.lead_id == lead_id,
+            send_ledger.c.campaign_id == campaign_id,
+            send_ledger.c.step > step,
+            send_ledger.c.status == "scheduled",
+        )
+        .values(status="handed_over")
+    )
 
 
 async def save_campaign(session: AsyncSession, **values: Any) -> None:
@@ -145,6 +199,15 @@ async def cancel_later_steps(session: AsyncSession, lead_id: str, campaign_id: s
     return len(result.all())
 
 
+async def set_due_at(session: AsyncSession, ledger_id: uuid.UUID, due_at: datetime) -> None:
+    """Look at a scheduled touch again at `due_at` (held by its send window or account limits)."""
+    await session.execute(
+        update(send_ledger)
+        .where(send_ledger.c.id == ledger_id, send_ledger.c.status == "scheduled")
+        .values(due_at=due_at)
+    )
+
+
 async def set_due(session: AsyncSession, lead_id: str, campaign_id: str, step: int, due_at: datetime) -> None:
     """Give the next touch its due time, once the previous one went out."""
     await session.execute(
@@ -164,7 +227,12 @@ async def touches_to_send(session: AsyncSession, now: datetime, stale_before: da
     """Ids of touches that are due, and of reservations old enough to be reconciled (a crash mid-send)."""
     due = (send_ledger.c.status == "scheduled") & (send_ledger.c.due_at <= now)
     stale = (send_ledger.c.status == "reserved") & (send_ledger.c.attempt_at < stale_before)
+    # A paused campaign (bounce alert, operator) sends nothing, and reconciles nothing, until it is resumed.
+    active = select(campaigns.c.campaign_id).where(campaigns.c.paused_reason.is_(None))
     rows = await session.execute(
-        select(send_ledger.c.id, send_ledger.c.status).where(due | stale).order_by(send_ledger.c.due_at).limit(limit)
+        select(send_ledger.c.id, send_ledger.c.status)
+        .where(due | stale, send_ledger.c.campaign_id.in_(active))
+        .order_by(send_ledger.c.due_at)
+        .limit(limit)
     )
     return list(rows)

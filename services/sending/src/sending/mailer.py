@@ -20,6 +20,7 @@ class DeliveryResult:
 
     backend: Backend
     message_id: str
+    account: str | None = None  # the sending account that carried it (SMTP rotation)
 
 
 class Mailer(Protocol):

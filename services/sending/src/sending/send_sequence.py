@@ -55,6 +55,7 @@ class SendSequence:
                         "backend": campaign.backend,
                         "status": "scheduled",
                         "causation_id": event.event_id,
+                        "lead_timezone": event.lead.timezone,
                     }
                     for t in event.touches
                 ],
@@ -63,8 +64,12 @@ class SendSequence:
             assert row is not None, "inserted or kept above"
             just_reserved = False
             if row.status == "scheduled":
-                if campaign.sending_approval == "manual":
-                    # Held until someone approves sending (the approval command arrives with issue 7).
+                if campaign.paused_reason is not None:
+                    # Due now: the sweep takes it out as soon as the campaign is resumed.
+                    await ledger.set_due(uow.session, row.lead_id, row.campaign_id, row.step, self._dispatcher.now())
+                    log.info("touch %s waits: campaign %s is paused", row.id, event.campaign_id)
+                elif campaign.sending_approval == "manual":
+                    # Held until `campaign.approved` (stage sending) makes it due (approve_sending.py).
                     log.info("touch %s waits for sending approval (%s)", row.id, hash_email(email))
                 else:
                     row = await self._dispatcher.reserve(uow, row)
@@ -72,4 +77,4 @@ class SendSequence:
             await uow.commit()
         # Follow-ups (steps 2..n) get their due time when the previous touch is recorded as sent; the
         # follow-up loop (follow_ups.py) takes them out through the same dispatcher.
-        await self._dispatcher.complete(row.id, just_reserved=just_reserved)
+        await self._dispatcher.complete(row.id, just_reserved=just_reserved, reserved=(row, campaign))

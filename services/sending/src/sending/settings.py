@@ -19,6 +19,16 @@ class SendingSettings(ServiceSettings):
     # CAN-SPAM requires a valid postal address in every commercial email; a placeholder is loud on purpose.
     physical_address: str = PHYSICAL_ADDRESS_PLACEHOLDER
     instantly_api_key: SecretStr | None = Field(None, validation_alias="INSTANTLY_API_KEY")
+    instantly_base_url: str = Field("https://api.instantly.ai", description="Instantly API v2 (a fake in tests).")
+    instantly_batch_size: int = Field(1000, ge=1, le=1000, description="Leads per leads/add call.")
+    instantly_requests_per_second: float = Field(100, gt=0, description="Workspace limit (all keys share it).")
+    instantly_requests_per_minute: float = Field(6000, gt=0)
+    smtp_host: str | None = Field(None, description="SMTP relay for campaigns with backend 'smtp'.")
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool | None = Field(None, description="None: STARTTLS when offered.")
+    smtp_use_tls: bool = Field(False, description="Implicit TLS (port 465).")
 
     def resolved_outbox_dir(self) -> Path:
         """The file backend's folder."""

@@ -39,6 +39,8 @@ campaigns = Table(
     Column("business_days", Boolean, nullable=False),
     Column("sending_approval", String(16), nullable=False),
     Column("sending", JSONB, nullable=False),  # the whole sending section: windows, limits (issue 7)
+    # Set while sending is paused (bounce alert or operator); nothing is reserved for a paused campaign.
+    Column("paused_reason", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -52,6 +54,8 @@ suppressions = Table(
     Column("reason", Text, nullable=False),
     Column("source", String(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # When the entry reached Instantly's blocklist (NULL: not yet, or no Instantly key configured).
+    Column("mirrored_at", DateTime(timezone=True)),
     CheckConstraint("scope IN ('email', 'domain')", name="scope"),
 )
 
@@ -71,7 +75,9 @@ suppression_audit = Table(
 )
 Index("ix_suppression_audit_value", suppression_audit.c.value)
 
-STATUSES = ("scheduled", "reserved", "sent", "failed", "cancelled", "suppressed")
+# queued: reserved for a batched backend (Instantly), waiting for its upload batch.
+# handed_over: a follow-up Instantly's own sequencer sends (its send is reported by Instantly's webhooks).
+STATUSES = ("scheduled", "queued", "reserved", "sent", "handed_over", "failed", "cancelled", "suppressed")
 
 # One row per touch. The unique key is what makes "nothing is sent twice" hold (promise 2).
 send_ledger = Table(
@@ -98,9 +104,62 @@ send_ledger = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("causation_id", Uuid),
+    Column("upload_batch", BigInteger),  # the Instantly upload batch that carried it
+    Column("account", Text),  # the sending account (SMTP) that carried it
+    Column("lead_timezone", Text),  # the lead's IANA timezone, for the SMTP send window
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("lead_id", "campaign_id", "step", name="uq_send_ledger_touch"),
     CheckConstraint(f"status IN {STATUSES!r}", name="status"),
 )
 Index("ix_send_ledger_due", send_ledger.c.due_at, postgresql_where=send_ledger.c.status == "scheduled")
 Index("ix_send_ledger_email", send_ledger.c.email)
+Index("ix_send_ledger_queued", send_ledger.c.campaign_id, postgresql_where=send_ledger.c.status == "queued")
+
+# Our campaign at Instantly: created once (looked up by name after a crash, never created twice).
+instantly_campaigns = Table(
+    "instantly_campaigns",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("instantly_id", Text, nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # active | paused
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The upload batch log (seed 000: sending_logs): one row per leads/add call, written before the call.
+upload_batches = Table(
+    "upload_batches",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("leads_sent", Integer, nullable=False),
+    Column("leads_uploaded", Integer),
+    Column("skipped", Integer),
+    Column("status", String(16), nullable=False),  # pending | uploaded | failed
+    Column("response", JSONB),  # Instantly's counters (no addresses)
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# Bounces per campaign, for the bounce-rate alert (one per address and campaign).
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("email", Text, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Alerts raised for a campaign (seed 000: campaign_alerts).
+campaign_alerts = Table(
+    "campaign_alerts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("action_taken", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("resolved_at", DateTime(timezone=True)),
+)

@@ -9,6 +9,7 @@ from coldstream_shared.events import LeadBounced, LeadUnsubscribed
 from coldstream_shared.telemetry import hash_email
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
+from sending.cancellations import announce_cancelled
 from sending.suppression import Scope, normalise_value
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,14 @@ class SuppressContact:
             # or it reads this entry and never happens.
             await ledger.lock(uow.session, value)
             added = await ledger.add_suppression(uow.session, value, scope, reason, source)
-            cancelled = await ledger.cancel_scheduled(uow.session, value, scope)
+            why = "unsubscribed" if isinstance(event, LeadUnsubscribed) else "bounced"
+            cancelled = await ledger.cancel_scheduled(uow.session, value, scope, why)
+            announce_cancelled(uow, cancelled, why, event)
             await uow.commit()
         log.info(
             "suppressed %s %s (%s); %d scheduled touches cancelled",
             scope,
             hash_email(value),
             "new" if added else "already listed",
-            cancelled,
+            len(cancelled),
         )

@@ -39,7 +39,7 @@ def campaign_id() -> str:
     return f"send-{uuid.uuid4().hex[:12]}"
 
 
-def campaign_started(cid: str, *, approval: str = "auto") -> CampaignStarted:
+def campaign_started(cid: str, *, approval: str = "auto", **sending: Any) -> CampaignStarted:
     spec = CampaignSpec.model_validate(
         {
             "id": cid,
@@ -49,7 +49,7 @@ def campaign_started(cid: str, *, approval: str = "auto") -> CampaignStarted:
             "sequence": {
                 "steps": [{"subject": "Hi", "body": "One"}, {"subject": "Re: Hi", "body": "Two", "delay_days": 3}]
             },
-            "sending": {"from_name": "Ana Sender", "from_email": "ana@acme.io"},
+            "sending": {"from_name": "Ana Sender", "from_email": "ana@acme.io", **sending},
             "approvals": {"sending": approval},
         }
     )
@@ -203,16 +203,26 @@ class Parts:
 
 
 @asynccontextmanager
-async def open_parts(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Parts]:
+async def open_parts(nats_url: str, fresh_database_url: str, tmp_path: Path, **sending: Any) -> AsyncIterator[Parts]:
     """A migrated database, a runtime (no subscribers) and a campaign the tests can send in."""
     await asyncio.to_thread(upgrade, "sending", fresh_database_url)
     settings = SendingSettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path)
     runtime = build_runtime(SERVICE, settings, metadata)
     await declare_streams(runtime.broker)
     cid = campaign_id()
-    await RememberCampaign(runtime.unit_of_work)(campaign_started(cid))
+    await RememberCampaign(runtime.unit_of_work)(campaign_started(cid, **sending))
     try:
         yield Parts(runtime, fresh_database_url, tmp_path / "outbox", nats_url, Clock(), cid)
     finally:
         await runtime.broker.stop()
         await runtime.engine.dispose()
+
+
+async def execute(database_url: str, sql: str, **params: Any) -> None:
+    """Change rows behind the service's back (to stand for a process that died mid-way)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(sql), params)
+    finally:
+        await engine.dispose()

@@ -41,7 +41,7 @@ async def test_add_blocks_sends_and_cancels_what_was_scheduled(parts: Parts) -> 
         ("bob@prospect.com", 1, "sent"),
         ("bob@prospect.com", 2, "cancelled"),
         ("carol@prospect.com", 1, "suppressed"),
-        ("carol@prospect.com", 2, "scheduled"),
+        ("carol@prospect.com", 2, "cancelled"),  # a suppressed first touch ends the sequence
     ]
     assert len(eml_files(parts.outbox, parts.cid)) == 1
     [entry] = await manage.list_entries(sessions)

@@ -83,7 +83,7 @@ async def test_an_unsubscribed_address_is_never_emailed(service: dict[str, Any])
     assert eml_files(service["outbox"], cid) == []
     assert await published(nats_url, "email.sent", cid) == []
     statuses = await query(db, "SELECT status FROM sending.send_ledger WHERE campaign_id = :c ORDER BY step", c=cid)
-    assert [r.status for r in statuses] == ["suppressed", "scheduled"]  # step 2 is re-checked when due
+    assert [r.status for r in statuses] == ["suppressed", "cancelled"]  # the sequence ends with its first touch
 
 
 async def test_a_suppressed_domain_blocks_everyone_there(service: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ class CampaignImported(Event):
     rejected: int
     duplicates: int
     excluded: int = 0
+    held: int = Field(0, ge=0, description="Scored leads waiting for `campaign approve --stage leads`.")
 
 
 class CampaignAlert(Event):

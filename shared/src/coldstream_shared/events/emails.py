@@ -20,6 +20,8 @@ class Touch(BaseModel):
     subject: str
     body: str
     delay_days: int = Field(0, ge=0)
+    opening_line: str | None = Field(None, description="The personal first line (also inside `body`).")
+    call_to_action: str | None = Field(None, description="The ask (also inside `body`).")
 
 
 class EmailGenerated(Event):
@@ -36,6 +38,9 @@ class EmailGenerated(Event):
     prompt_version: str
     quality_score: float = Field(ge=0, le=100)
     quality_breakdown: dict[str, float] = Field(default_factory=dict)
+    framework: str | None = Field(None, description="Copywriting framework the writer used, e.g. 'PAS'.")
+    personalization_level: str | None = Field(None, description="'low', 'medium' or 'high', as the writer judged.")
+    variants: int = Field(1, ge=1, description="How many variants were written for this lead; `variant` was sent.")
 
 
 class EmailSent(Event):
@@ -85,6 +90,8 @@ class EmailHeld(Event):
     reason_code: str = Field(description="e.g. 'quality_gate', 'budget_exhausted'.")
     reasons: list[str] = Field(default_factory=list)
     quality_score: float | None = Field(None, ge=0, le=100)
+    prompt_version: str | None = None
+    variant: int | None = None
 
 
 class EmailCancelled(Event):

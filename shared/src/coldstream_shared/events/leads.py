@@ -49,6 +49,7 @@ class LeadScraped(Event):
     score: int | None = Field(None, ge=0, le=100)
     tier: Literal["A", "B", "C"] | None = None
     score_breakdown: dict[str, float] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list, description="Warnings that did not reject it, e.g. 'role_address'.")
 
 
 class LeadVerified(Event):

@@ -1,0 +1,292 @@
+"""Fake enrichment and verification providers with their documented HTTP shapes, for tests and benchmarks.
+
+One Starlette app answers ZeroBounce `GET /v2/validate`, Hunter `GET /v2/email-finder`, People Data Labs
+`GET /v5/person/enrich` and `GET /v5/company/enrich`, and any other GET as a company home page (chosen by the
+Host header). Every call is counted per route and key; `faults` queues scripted failures per route (a status
+with headers, a delay longer than the client's timeout, or a malformed body) to exercise retries and breakers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour: `status` (+headers), `delay` seconds before answering, or a `body` as-is."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: str | None = None
+
+
+@dataclass
+class ProviderState:
+    """What the fake answers and what it has seen."""
+
+    latency: float = 0.0
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, route: str) -> int:
+        return sum(n for (r, _), n in self.calls.items() if r == route)
+
+
+def _zerobounce_status(email: str) -> tuple[str, str]:
+    local = email.partition("@")[0]
+    for prefix, answer in {
+        "invalid": ("invalid", "mailbox_not_found"),
+        "catchall": ("catch-all", ""),
+        "unknown": ("unknown", "timeout_exceeded"),
+        "trap": ("spamtrap", ""),
+        "role": ("do_not_mail", "role_based"),
+    }.items():
+        if local.startswith(prefix):
+            return answer
+    return "valid", ""
+
+
+def build_provider_app(state: ProviderState) -> Starlette:
+    async def answer(request: Request, route: str, key: str) -> Response | None:
+        with state.lock:
+            state.calls[(route, key)] += 1
+            fault = state.faults[route].popleft() if state.faults[route] else None
+        if state.latency:
+            await asyncio.sleep(state.latency)
+        if fault is None:
+            return None
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.body is not None:
+            return PlainTextResponse(fault.body, status_code=fault.status, media_type="application/json")
+        if fault.status != 200:
+            return JSONResponse({"error": f"fault {fault.status}"}, status_code=fault.status, headers=fault.headers)
+        return None
+
+    async def validate(request: Request) -> Response:
+        email = request.query_params.get("email", "")
+        if (scripted := await answer(request, "zerobounce", email)) is not None:
+            return scripted
+        if request.query_params.get("api_key") != "zb-key":
+            return JSONResponse({"error": "Invalid API Key or your account ran out of credits"})
+        status, sub_status = _zerobounce_status(email)
+        domain = email.rpartition("@")[2]
+        return JSONResponse(
+            {
+                "address": email,
+                "status": status,
+                "sub_status": sub_status,
+                "free_email": False,
+                "did_you_mean": None,
+                "account": email.partition("@")[0],
+                "domain": domain,
+                "mx_found": "true",
+                "mx_record": f"mx.{domain}",
+                "processed_at": "2026-01-01 00:00:00.000",
+            }
+        )
+
+    async def email_finder(request: Request) -> Response:
+        q = request.query_params
+        domain = q.get("domain", "")
+        if (scripted := await answer(request, "hunter", domain)) is not None:
+            return scripted
+        first, last = q.get("first_name", "").lower(), q.get("last_name", "").lower()
+        email = f"{first[:1]}{last}@{domain}" if first and last and not domain.startswith("unknown") else None
+        data: dict[str, object] = {
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "score": 91 if email else None,
+            "domain": domain,
+            "accept_all": False,
+            "position": None,
+            "sources": [],
+            "verification": None,
+        }
+        return JSONResponse({"data": data, "meta": {"params": dict(q)}})
+
+    async def person(request: Request) -> Response:
+        email = request.query_params.get("email", "")
+        if (scripted := await answer(request, "pdl_person", email)) is not None:
+            return scripted
+        if email.startswith("nobody"):
+            return JSONResponse({"status": 404, "error": {"type": "not_found", "message": "No records"}}, 404)
+        local = email.partition("@")[0]
+        data = {
+            "full_name": local.replace(".", " ").title(),
+            "job_title": "head of growth",
+            "job_title_levels": ["director"],
+            "linkedin_url": f"linkedin.com/in/{local.replace('.', '-')}",
+            "location_country": "germany",
+        }
+        return JSONResponse({"status": 200, "likelihood": 8, "data": data})
+
+    async def company(request: Request) -> Response:
+        website = request.query_params.get("website", "")
+        if (scripted := await answer(request, "pdl_company", website)) is not None:
+            return scripted
+        return JSONResponse(
+            {
+                "status": 200,
+                "name": website.split(".")[0],
+                "display_name": website.split(".")[0].title(),
+                "size": "51-200",
+                "employee_count": 120,
+                "founded": 2015,
+                "industry": "computer software",
+                "inferred_revenue": "$10M-$25M",
+                "website": website,
+                "tags": ["saas", "b2b"],
+                "likelihood": 9,
+            }
+        )
+
+    async def homepage(request: Request) -> Response:
+        host = request.headers.get("host", "").split(":")[0]
+        if (scripted := await answer(request, "website", host)) is not None:
+            return scripted
+        name = host.split(".")[0].title()
+        return HTMLResponse(
+            f"<html><head><title>{name}</title><meta name='description' content='{name} builds event software "
+            "for B2B teams.'><script src='https://js.hs-scripts.com/1.js'></script></head><body><nav>Home</nav>"
+            f"<h1>{name}</h1><p>We help teams run events. Trusted by 500 companies.</p></body></html>"
+        )
+
+    async def calls(request: Request) -> Response:
+        with state.lock:
+            return JSONResponse([[route, key, n] for (route, key), n in state.calls.items()])
+
+    return Starlette(
+        routes=[
+            Route("/_fake/calls", calls),
+            Route("/v2/validate", validate),
+            Route("/v2/email-finder", email_finder),
+            Route("/v5/person/enrich", person),
+            Route("/v5/company/enrich", company),
+            Route("/{path:path}", homepage),
+        ]
+    )
+
+
+@contextlib.contextmanager
+def serve_providers(state: ProviderState | None = None) -> Iterator[tuple[str, ProviderState]]:
+    """Run the fake on a loopback port in its own thread (own event loop): yields (base URL, state)."""
+    state = state or ProviderState()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(build_provider_app(state), log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the fake provider server did not start")
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", state
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class _StaticZone:
+    """Answers MX/A/AAAA from a dict; `*.suffix` keys match any name under the suffix; others are NXDOMAIN."""
+
+    def __init__(self, records: dict[str, list[tuple[str, str]]]) -> None:
+        self.records = records
+
+    def _lookup(self, name: str) -> list[tuple[str, str]] | None:
+        if name in self.records:
+            return self.records[name]
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            if (wildcard := "*." + ".".join(parts[i:])) in self.records:
+                return self.records[wildcard]
+        return None
+
+    def resolve(self, request: object, handler: object) -> object:
+        from dnslib import AAAA, MX, QTYPE, RCODE, RR, A
+
+        reply = request.reply()  # type: ignore[attr-defined]
+        name = str(request.q.qname).rstrip(".").lower()  # type: ignore[attr-defined]
+        qtype = QTYPE[request.q.qtype]  # type: ignore[attr-defined]
+        found = self._lookup(name)
+        if found is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+            return reply
+        build = {
+            "A": lambda v: A(v),
+            "AAAA": lambda v: AAAA(list(ipaddress.IPv6Address(v).packed)),
+            "MX": lambda v: MX(v, 10),
+        }
+        for rtype, value in found:
+            if rtype == qtype:
+                reply.add_answer(RR(name, getattr(QTYPE, rtype), rdata=build[rtype](value), ttl=300))
+        return reply
+
+
+@contextlib.contextmanager
+def serve_dns(records: dict[str, list[tuple[str, str]]]) -> Iterator[int]:
+    """A real DNS server (dnslib, UDP on 127.0.0.1) for a static zone; yields its port.
+
+    `records` maps a name (or `*.suffix`) to (type, value) pairs, e.g. {"corp.example": [("MX", "mx.corp.example")]}.
+    """
+    from dnslib.server import DNSLogger, DNSServer
+
+    server = DNSServer(
+        _StaticZone(records), address="127.0.0.1", port=0, logger=DNSLogger(log="-log_recv", logf=lambda _: None)
+    )
+    server.start_thread()
+    try:
+        yield server.server.server_address[1]
+    finally:
+        server.stop()
+        server.server.server_close()
+
+
+def _serve_forever(sock: socket.socket, latency: float) -> None:
+    config = uvicorn.Config(build_provider_app(ProviderState(latency=latency)), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@contextlib.contextmanager
+def serve_providers_process(latency: float = 0.0) -> Iterator[str]:
+    """The fake in a separate process (benchmarks: its CPU must not be counted as the service's); yields the base
+    URL. Read the calls from `GET /_fake/calls` ([[route, key, count], ...])."""
+    import multiprocessing
+
+    import httpx
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    process = multiprocessing.get_context("fork").Process(target=_serve_forever, args=(sock, latency), daemon=True)
+    process.start()
+    try:
+        for _ in range(500):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/_fake/calls", timeout=1).status_code == 200:
+                    break
+            threading.Event().wait(0.02)
+        yield url
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+        sock.close()

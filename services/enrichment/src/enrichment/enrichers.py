@@ -1,0 +1,99 @@
+"""Which verifiers and providers this deployment has, built from settings (keys present, switches on)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from enrichment.email_patterns import PatternInference
+from enrichment.hosts import build_host_resolver
+from enrichment.providers.hunter import HunterEmailFinder
+from enrichment.providers.pdl import PdlCompany, PdlPerson
+from enrichment.providers.resilient import build_provider
+from enrichment.providers.website_research import WebsiteResearch
+from enrichment.providers.zerobounce import ZeroBounceVerifier
+from enrichment.research import CompanyResearcher
+from enrichment.research_store import SqlResearchStore
+from enrichment.settings import EnrichmentSettings
+from enrichment.verifier import Verifier, build_verifier
+from enrichment.waterfall import Provider
+from enrichment.website import WebsiteFetcher, parse_networks
+
+
+@dataclass
+class Enrichers:
+    """Providers by field group, by name (the campaign picks the order)."""
+
+    verifier: Verifier
+    verification: dict[str, Provider] = field(default_factory=dict)
+    work_email: dict[str, Provider] = field(default_factory=dict)
+    person: dict[str, Provider] = field(default_factory=dict)
+    company: dict[str, Provider] = field(default_factory=dict)
+    website: dict[str, Provider] = field(default_factory=dict)
+    researcher: CompanyResearcher | None = None
+    patterns: PatternInference | None = None
+
+
+def build_enrichers(
+    settings: EnrichmentSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Enrichers:
+    """Offline (the default) gives the verifier alone: no DNS, no providers, no website."""
+    verifier = build_verifier(settings)
+    enrichers = Enrichers(verifier)
+    if verifier.offline:
+        return enrichers
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    client = httpx.AsyncClient(timeout=settings.provider_timeout, limits=limits, transport=transport)
+
+    def resilient(name: str):  # type: ignore[no-untyped-def]
+        return build_provider(
+            name,
+            client,
+            rate_per_second=settings.provider_rate_per_second,
+            attempts=settings.provider_attempts,
+            breaker_failures=settings.breaker_failures,
+            breaker_reset=settings.breaker_reset_seconds,
+        )
+
+    enrichers.patterns = PatternInference(verifier)
+    enrichers.work_email["pattern"] = enrichers.patterns
+    if settings.enrichment_providers:
+        if key := settings.zerobounce_api_key:
+            zerobounce = resilient("zerobounce")
+            enrichers.verification["zerobounce"] = ZeroBounceVerifier(
+                zerobounce, key.get_secret_value(), settings.zerobounce_base_url, settings.zerobounce_cost_usd
+            )
+        if key := settings.hunter_api_key:
+            hunter = resilient("hunter")
+            enrichers.work_email["hunter"] = HunterEmailFinder(
+                hunter, key.get_secret_value(), settings.hunter_base_url, settings.hunter_cost_usd
+            )
+        if key := settings.pdl_api_key:
+            pdl = resilient("pdl")  # one breaker and limiter: person and company share PDL's quota
+            enrichers.person["pdl"] = PdlPerson(
+                pdl, key.get_secret_value(), settings.pdl_base_url, settings.pdl_person_cost_usd
+            )
+            enrichers.company["pdl"] = PdlCompany(
+                pdl, key.get_secret_value(), settings.pdl_base_url, settings.pdl_company_cost_usd
+            )
+    if settings.enrichment_website:
+        website_client = httpx.AsyncClient(follow_redirects=False, limits=limits, transport=transport)
+        fetcher = WebsiteFetcher(
+            website_client,
+            build_host_resolver(settings.dns_nameservers, settings.dns_port, settings.dns_timeout),
+            timeout=settings.website_timeout,
+            max_bytes=settings.website_max_bytes,
+            max_redirects=settings.website_max_redirects,
+            allow_networks=parse_networks(settings.website_allow_networks),
+        )
+        enrichers.website["website"] = WebsiteResearch(fetcher)
+    if enrichers.company or enrichers.website:
+        enrichers.researcher = CompanyResearcher(
+            SqlResearchStore(sessions), ttl=timedelta(days=settings.research_ttl_days)
+        )
+    return enrichers

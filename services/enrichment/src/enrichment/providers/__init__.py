@@ -1,0 +1,1 @@
+"""Paid provider adapters over their documented HTTP shapes, and the resilience they share."""

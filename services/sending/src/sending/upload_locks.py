@@ -1,0 +1,73 @@
+"""Bulk forms of the ledger operations a batch of sends needs (one round trip each, not one per touch)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sending.store import send_ledger, suppressions
+from sending.suppression import Suppression, domain_of, normalise_email
+
+
+async def lock_many(session: AsyncSession, emails: Sequence[str]) -> None:
+    """Take the send locks of many addresses: every domain first, then every address, each sorted.
+
+    A single send takes its domain then its address, so this order cannot deadlock with it or another batch.
+    """
+    domains = sorted({domain_of(email) for email in emails})
+    addresses = sorted({normalise_email(email) for email in emails})
+    for keys in (domains, addresses):
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(k))"
+                " FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n"
+            ),
+            {"keys": keys},
+        )
+
+
+async def suppressions_for_many(session: AsyncSession, emails: Sequence[str]) -> list[Suppression]:
+    """Every entry that could block one of `emails` (its address or its domain)."""
+    values = {normalise_email(email) for email in emails} | {domain_of(email) for email in emails}
+    rows = await session.execute(
+        select(suppressions.c.value, suppressions.c.scope, suppressions.c.reason).where(
+            suppressions.c.value.in_(sorted(values))
+        )
+    )
+    return [Suppression(r.value, r.scope, r.reason) for r in rows]
+
+
+async def record_uploaded(session: AsyncSession, lead_ids: Mapping[uuid.UUID, str], at: datetime) -> list[Any]:
+    """reserved → sent for touches Instantly created (message id = its lead id); their follow-ups are handed over
+    to Instantly's sequencer. Returns the rows that moved (a touch another attempt recorded first is left alone)."""
+    if not lead_ids:
+        return []
+    values = text("SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:mids AS text[])) AS v(id, mid)").bindparams(
+        ids=list(lead_ids), mids=list(lead_ids.values())
+    )
+    given = values.columns(id=send_ledger.c.id.type, mid=send_ledger.c.message_id.type).subquery("v")
+    moved = list(
+        await session.execute(
+            update(send_ledger)
+            .where(send_ledger.c.id == given.c.id, send_ledger.c.status == "reserved")
+            .values(status="sent", sent_at=at, message_id=given.c.mid, backend="instantly", error=None)
+            .returning(*send_ledger.c)
+        )
+    )
+    if moved:
+        await session.execute(
+            update(send_ledger)
+            .where(
+                send_ledger.c.campaign_id == moved[0].campaign_id,
+                send_ledger.c.lead_id.in_([row.lead_id for row in moved]),
+                send_ledger.c.step > 1,
+                send_ledger.c.status == "scheduled",
+            )
+            .values(status="handed_over")
+        )
+    return moved
