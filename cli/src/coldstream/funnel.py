@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from nats.js.api import DeliverPolicy
 
 from coldstream_shared import subjects
 
+log = logging.getLogger(__name__)
 TERMINAL_FIRST_TOUCH = {subjects.EMAIL_SENT, subjects.EMAIL_SUPPRESSED, subjects.EMAIL_FAILED}
 
 
@@ -100,12 +102,28 @@ async def follow(nats_url: str, funnel: Funnel) -> None:
     completed = asyncio.Event()
 
     async def consume(filter_subject: str) -> None:
-        sub = await js.subscribe(filter_subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-        async for msg in sub.messages:
-            with contextlib.suppress(ValueError):
-                funnel.feed(msg.subject, json.loads(msg.data))
-            if funnel.complete:
-                completed.set()
+        # An ordered consumer can end on a loaded machine (missed heartbeats); resume after the last message
+        # seen, so nothing is counted twice and nothing is skipped.
+        next_seq = 1
+        while True:
+            try:
+                sub = await js.subscribe(
+                    filter_subject,
+                    ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=next_seq,
+                )
+                async for msg in sub.messages:
+                    next_seq = msg.metadata.sequence.stream + 1
+                    with contextlib.suppress(ValueError):
+                        funnel.feed(msg.subject, json.loads(msg.data))
+                    if funnel.complete:
+                        completed.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the stream is not there yet, or the consumer was reset
+                log.debug("funnel consumer for %s restarts at %d", filter_subject, next_seq, exc_info=True)
+            await asyncio.sleep(0.5)
 
     tasks = [asyncio.create_task(consume(f)) for f in ("campaign.>", "lead.>", "email.>", "dlq.>")]
     try:

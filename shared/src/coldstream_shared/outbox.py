@@ -25,6 +25,11 @@ from coldstream_shared.streams import stream_for
 
 log = logging.getLogger(__name__)
 
+# JetStream acknowledges a publish only once it is on disk (sync_interval: always); FastStream's default 0.5 s
+# is too short for that under load, and a timed-out publish costs a whole relay round.
+PUBLISH_TIMEOUT = 5.0
+PUBLISH_CONCURRENCY = 32
+
 
 def outbox_table(metadata: MetaData) -> Table:
     """The service's outbox, in its own schema."""
@@ -83,7 +88,14 @@ class Outbox:
             ).all()
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(*row) for row in rows))
+            # Bounded: hundreds of simultaneous publishes on a loaded machine time out together.
+            gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
+            async def publish(row: Any) -> None:
+                async with gate:
+                    await self._publish(*row)
+
+            await asyncio.gather(*(publish(row) for row in rows))
             await session.execute(
                 update(table).where(table.c.event_id.in_([r.event_id for r in rows])).values(published_at=func.now())
             )
@@ -99,6 +111,7 @@ class Outbox:
                 stream=stream_for(subject).name,
                 headers={"Nats-Msg-Id": str(event_id)},
                 correlation_id=str(payload.get("correlation_id") or event_id),
+                timeout=PUBLISH_TIMEOUT,
             )
         finally:
             otel_context.detach(token)

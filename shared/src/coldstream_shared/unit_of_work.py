@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import Self
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from coldstream_shared.db import claim_event
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -58,5 +61,9 @@ class UnitOfWork:
         await self.session.close()
         if exc is None:
             # Publish what this (or an earlier, interrupted) transaction stored. Runs on duplicates too, so a
-            # crash between commit and publish is repaired by the redelivery.
-            await self._outbox.flush()
+            # crash between commit and publish is repaired by the redelivery. The work is committed by now: a
+            # failed publish must not make the caller believe otherwise; the relay publishes it later.
+            try:
+                await self._outbox.flush()
+            except Exception:
+                log.warning("publishing after commit failed; the outbox relay will retry", exc_info=True)
