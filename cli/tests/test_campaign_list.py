@@ -30,3 +30,11 @@ def test_state_follows_gates_pauses_and_imports() -> None:
         "published": 8,
         "alerts": 1,
     }
+
+
+def test_archived_campaigns_are_marked() -> None:
+    campaigns = Campaigns()
+    campaigns.visit("campaign.started", {"campaign_id": "old", "campaign": {}, "occurred_at": "2026-01-01"}, {})
+    campaigns.visit("campaign.paused", {"campaign_id": "old", "reason": "archived"}, {})
+    campaigns.visit("campaign.archived", {"campaign_id": "old", "archived_by": "ops"}, {})
+    assert campaigns.rows["old"].state == "archived"

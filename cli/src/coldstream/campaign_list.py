@@ -18,9 +18,12 @@ class CampaignRow:
     waiting_for: set[str] = field(default_factory=set)  # manual gates not yet approved
     imported: dict[str, Any] | None = None
     alerts: int = 0
+    archived: bool = False
 
     @property
     def state(self) -> str:
+        if self.archived:
+            return "archived"
         if self.paused:
             return "paused"
         if self.waiting_for:
@@ -68,11 +71,13 @@ class Campaigns:
             row.imported = payload
         elif subject == "campaign.alert":
             row.alerts += 1
+        elif subject == "campaign.archived":
+            row.archived = True
 
 
-async def list_campaigns(nats_url: str) -> list[dict[str, Any]]:
+async def list_campaigns(nats_url: str, *, include_archived: bool = False) -> list[dict[str, Any]]:
     """Campaigns in the order they were started (only those with a `campaign.started`)."""
     campaigns = Campaigns()
     await read_to_end(nats_url, campaigns.visit, subjects=("campaign.>",))
-    started = [row for row in campaigns.rows.values() if row.started_at]
+    started = [r for r in campaigns.rows.values() if r.started_at and (include_archived or not r.archived)]
     return [row.as_dict() for row in sorted(started, key=lambda r: r.started_at)]

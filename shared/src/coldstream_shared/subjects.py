@@ -12,6 +12,7 @@ CAMPAIGN_PROGRESS: Final = "campaign.progress"
 CAMPAIGN_APPROVED: Final = "campaign.approved"
 CAMPAIGN_PAUSED: Final = "campaign.paused"
 CAMPAIGN_RESUMED: Final = "campaign.resumed"
+CAMPAIGN_ARCHIVED: Final = "campaign.archived"
 
 LEAD_SCRAPED: Final = "lead.scraped"
 LEAD_VERIFIED: Final = "lead.verified"

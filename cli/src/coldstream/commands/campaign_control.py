@@ -18,7 +18,7 @@ from rich.console import Console
 
 from coldstream import endpoints
 from coldstream.publishing import publish
-from coldstream_shared.events import CampaignPaused, CampaignResumed
+from coldstream_shared.events import CampaignArchived, CampaignPaused, CampaignResumed
 
 console = Console()
 NatsOption = Annotated[str | None, typer.Option(help="NATS URL (default: env, then the stack's).")]
@@ -50,7 +50,41 @@ def resumed(campaign_id: str, by: str) -> CampaignResumed:
     )
 
 
+def archived(campaign_id: str, by: str) -> CampaignArchived:
+    """An archive event; archiving twice is the same fact."""
+    return CampaignArchived.originate(
+        producer="cli",
+        key=(campaign_id, "archive"),
+        campaign_id=campaign_id,
+        archived_by=by,
+        correlation_id=campaign_id,
+        team_id=os.environ.get("COLDSTREAM_TEAM_ID", "default"),
+    )
+
+
 def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
+    @campaign_app.command("archive")
+    def archive(
+        campaign_id: str,
+        by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+        nats_url: NatsOption = None,
+        data_dir: DataDir = Path(".data"),
+    ) -> None:
+        """File a campaign away: sending stops for good (a pause) and `campaign list` hides it (`--all` shows it).
+
+        Example: coldstream campaign archive spring-outreach
+        """
+        who = by or getpass.getuser()
+        url = endpoints.nats_url(nats_url, data_dir)
+
+        async def go() -> None:
+            # The pause first: if the archive event were lost, the campaign would at least not send.
+            await publish(url, paused(campaign_id, "archived", who))
+            await publish(url, archived(campaign_id, who))
+
+        asyncio.run(go())
+        console.print(f"campaign [bold]{campaign_id}[/bold] archived by {who}")
+
     @campaign_app.command("pause")
     def pause(
         campaign_id: str,

@@ -21,6 +21,7 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
     @campaign_app.command("list")
     def list_(
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        show_all: Annotated[bool, typer.Option("--all", help="Include archived campaigns.")] = False,
         nats_url: Annotated[str | None, typer.Option(help="NATS URL (default: env, then the stack's).")] = None,
         data_dir: Annotated[Path, typer.Option(envvar="COLDSTREAM_DATA_DIR")] = Path(".data"),
     ) -> None:
@@ -28,7 +29,7 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
 
         Example: coldstream campaign list --json
         """
-        rows = asyncio.run(list_campaigns(endpoints.nats_url(nats_url, data_dir)))
+        rows = asyncio.run(list_campaigns(endpoints.nats_url(nats_url, data_dir), include_archived=show_all))
         if as_json:
             print(json.dumps(rows))  # noqa: T201 - the command's output
             return

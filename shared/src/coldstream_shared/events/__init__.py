@@ -3,6 +3,7 @@
 from coldstream_shared.events.campaigns import (
     CampaignAlert,
     CampaignApproved,
+    CampaignArchived,
     CampaignImported,
     CampaignPaused,
     CampaignProgress,
@@ -38,6 +39,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CampaignApproved,
     CampaignPaused,
     CampaignResumed,
+    CampaignArchived,
     LeadScraped,
     LeadVerified,
     LeadRejected,
@@ -58,6 +60,7 @@ __all__ = [
     "ALL_EVENTS",
     "CampaignAlert",
     "CampaignApproved",
+    "CampaignArchived",
     "CampaignImported",
     "CampaignPaused",
     "CampaignProgress",

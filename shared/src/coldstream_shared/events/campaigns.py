@@ -80,3 +80,12 @@ class CampaignResumed(Event):
     subject: ClassVar[str] = subjects.CAMPAIGN_RESUMED
     campaign_id: str
     resumed_by: str
+
+
+class CampaignArchived(Event):
+    """An operator filed a campaign away: it is paused for good (a `campaign.paused` precedes this) and hidden
+    from the campaign list; its history stays."""
+
+    subject: ClassVar[str] = subjects.CAMPAIGN_ARCHIVED
+    campaign_id: str
+    archived_by: str
