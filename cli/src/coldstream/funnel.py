@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import nats
-from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from coldstream_shared import subjects
 
-log = logging.getLogger(__name__)
 TERMINAL_FIRST_TOUCH = {subjects.EMAIL_SENT, subjects.EMAIL_SUPPRESSED, subjects.EMAIL_FAILED}
 
 
@@ -66,7 +64,10 @@ class Funnel:
     @property
     def complete(self) -> bool:
         """Imported, and every accepted lead has reached a terminal state for its first touch."""
-        return self.imported is not None and self.leads <= self.terminal
+        # Every lead the import published must have been seen, not only those read so far.
+        if self.imported is None or len(self.leads) < int(self.imported.get("published") or 0):
+            return False
+        return self.leads <= self.terminal
 
     def as_dict(self) -> dict[str, Any]:
         """The funnel as one JSON-friendly object."""
@@ -101,31 +102,29 @@ async def follow(nats_url: str, funnel: Funnel) -> None:
     # Set by the consumers on the event that completes the funnel, so nobody polls for it.
     completed = asyncio.Event()
 
-    async def consume(filter_subject: str) -> None:
-        # An ordered consumer can end on a loaded machine (missed heartbeats); resume after the last message
-        # seen, so nothing is counted twice and nothing is skipped.
+    async def consume(stream: str) -> None:
+        # Reads the stream by sequence number (direct gets), no consumer at all: nothing to stall on flow
+        # control on a loaded machine, nothing delivered to an expired pull request and lost, no gaps.
         next_seq = 1
         while True:
             try:
-                sub = await js.subscribe(
-                    filter_subject,
-                    ordered_consumer=True,
-                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                    opt_start_seq=next_seq,
-                )
-                async for msg in sub.messages:
-                    next_seq = msg.metadata.sequence.stream + 1
-                    with contextlib.suppress(ValueError):
-                        funnel.feed(msg.subject, json.loads(msg.data))
-                    if funnel.complete:
-                        completed.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the stream is not there yet, or the consumer was reset
-                log.debug("funnel consumer for %s restarts at %d", filter_subject, next_seq, exc_info=True)
-            await asyncio.sleep(0.5)
+                last = (await js.stream_info(stream)).state.last_seq
+                while next_seq <= last:
+                    try:
+                        raw = await js.get_msg(stream, next_seq)
+                    except NotFoundError:  # deleted (e.g. a settled dead letter)
+                        raw = None
+                    next_seq += 1
+                    if raw is not None and raw.subject and raw.data:
+                        with contextlib.suppress(ValueError):
+                            funnel.feed(raw.subject, json.loads(raw.data))
+                        if funnel.complete:
+                            completed.set()
+            except NotFoundError:
+                pass  # the stream is not there yet
+            await asyncio.sleep(0.2)  # then look for what arrived since
 
-    tasks = [asyncio.create_task(consume(f)) for f in ("campaign.>", "lead.>", "email.>", "dlq.>")]
+    tasks = [asyncio.create_task(consume(name)) for name in ("CAMPAIGNS", "LEADS", "EMAILS", "DLQ")]
     try:
         await completed.wait()
     finally:
