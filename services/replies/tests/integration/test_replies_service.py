@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,12 @@ import httpx
 import nats
 import pytest
 from nats.js.client import JetStreamContext
+from replies_helpers import matching, publish
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from coldstream_shared import subjects
-from coldstream_shared.events import EmailSent, Event
+from coldstream_shared.events import EmailSent
 from coldstream_shared.migrations import upgrade
 from replies.main import RepliesApp, create_app
 from replies.settings import RepliesSettings
@@ -81,33 +82,6 @@ async def post(http: httpx.AsyncClient, payload: Any, secret: str | None = SECRE
     headers = {"X-Webhook-Secret": secret} if secret is not None else {}
     content = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return await http.post("/webhooks/instantly", content=content, headers=headers, **kw)
-
-
-async def publish(js: JetStreamContext, event: Event) -> None:
-    await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.event_id)})
-
-
-async def matching(
-    js: JetStreamContext, subject: str, match: Callable[[dict[str, Any]], bool], settle: float = 0.0
-) -> list[dict[str, Any]]:
-    """Every message on `subject` accepted by `match`: at least one, then whatever arrives within `settle` s."""
-    found: list[dict[str, Any]] = []
-    sub = await js.subscribe(subject, ordered_consumer=True)
-    try:
-        async with asyncio.timeout(GUARD):
-            while not found:
-                msg = await sub.next_msg(timeout=GUARD)
-                if match(body := json.loads(msg.data)):
-                    found.append(body)
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=max(settle, 0.01))
-            except TimeoutError:
-                return found
-            if match(body := json.loads(msg.data)):
-                found.append(body)
-    finally:
-        await sub.unsubscribe()
 
 
 async def scalar(database_url: str, query: Any) -> Any:
