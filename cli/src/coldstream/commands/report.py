@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coldstream import endpoints
+from coldstream.campaign_costs import campaign_costs
 from coldstream.campaign_report import campaign_report
 from coldstream.report import funnel_table
 from coldstream.report_html import render
@@ -31,6 +32,11 @@ def _rates_table(report: dict[str, Any]) -> Table:
     for name, group in (("variant", report["by_variant"]), ("prompt", report["by_prompt_version"])):
         for key, g in group.items():
             table.add_row(f"{name} {key}", f"{g['positive_rate']:.1%} positive of {g['contacted']} contacted")
+    if not report.get("costs_known", True):
+        table.add_row("cost", "unknown (the cost logs in the database could not be read)")
+        return table
+    for name, usd in report["cost_usd"].items():
+        table.add_row(f"cost: {name}", f"${usd:.4f}")
     table.add_row("cost per lead", f"${report['cost_per_lead_usd']:.4f}")
     return table
 
@@ -42,13 +48,16 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
         html: Annotated[Path | None, typer.Option(help="Also write the report as an HTML page here.")] = None,
         as_json: Annotated[bool, typer.Option("--json")] = False,
         nats_url: Annotated[str | None, typer.Option(help="NATS URL (default: env, then the stack's).")] = None,
+        database_url: Annotated[str | None, typer.Option(help="Database URL, for the cost logs.")] = None,
         data_dir: Annotated[Path, typer.Option(envvar="COLDSTREAM_DATA_DIR")] = Path(".data"),
     ) -> None:
         """Funnel, reply categories, bounce/unsubscribe rates, reply rate per step, variant and prompt version.
 
         Example: coldstream campaign report spring-outreach --html report.html
         """
-        data = asyncio.run(campaign_report(endpoints.nats_url(nats_url, data_dir), campaign_id))
+        costs = asyncio.run(campaign_costs(endpoints.database_url(database_url, data_dir), campaign_id))
+        data = asyncio.run(campaign_report(endpoints.nats_url(nats_url, data_dir), campaign_id, costs=costs))
+        data["costs_known"] = costs is not None
         if html is not None:
             html.write_text(render(data), encoding="utf-8")
         if as_json:
