@@ -78,6 +78,6 @@ class Campaigns:
 async def list_campaigns(nats_url: str, *, include_archived: bool = False) -> list[dict[str, Any]]:
     """Campaigns in the order they were started (only those with a `campaign.started`)."""
     campaigns = Campaigns()
-    await read_to_end(nats_url, campaigns.visit, subjects=("campaign.>",))
+    await read_to_end(nats_url, campaigns.visit, streams=("CAMPAIGNS",))
     started = [r for r in campaigns.rows.values() if r.started_at and (include_archived or not r.archived)]
     return [row.as_dict() for row in sorted(started, key=lambda r: r.started_at)]

@@ -9,9 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
-from nats.js.errors import NotFoundError
-
+from coldstream import stream_scan
 from coldstream_shared import subjects
 
 TERMINAL_FIRST_TOUCH = {subjects.EMAIL_SENT, subjects.EMAIL_SUPPRESSED, subjects.EMAIL_FAILED}
@@ -93,45 +91,16 @@ class Funnel:
 
 
 async def follow(nats_url: str, funnel: Funnel) -> None:
-    """Feed the funnel from every stream until it is complete; bound it with `asyncio.timeout` (or use `watch`).
-
-    A stream that cannot be read (not created yet) simply contributes nothing, as before.
-    """
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    # Set by the consumers on the event that completes the funnel, so nobody polls for it.
+    """Feed the funnel from the streams until it is complete; bound it with `asyncio.timeout` (or use `watch`)."""
+    # Set on the event that completes the funnel, so nobody polls for completion.
     completed = asyncio.Event()
 
-    async def consume(stream: str) -> None:
-        # Reads the stream by sequence number (direct gets), no consumer at all: nothing to stall on flow
-        # control on a loaded machine, nothing delivered to an expired pull request and lost, no gaps.
-        next_seq = 1
-        while True:
-            try:
-                last = (await js.stream_info(stream)).state.last_seq
-                while next_seq <= last:
-                    try:
-                        raw = await js.get_msg(stream, next_seq)
-                    except NotFoundError:  # deleted (e.g. a settled dead letter)
-                        raw = None
-                    next_seq += 1
-                    if raw is not None and raw.subject and raw.data:
-                        with contextlib.suppress(ValueError):
-                            funnel.feed(raw.subject, json.loads(raw.data))
-                        if funnel.complete:
-                            completed.set()
-            except NotFoundError:
-                pass  # the stream is not there yet
-            await asyncio.sleep(0.2)  # then look for what arrived since
+    def feed(subject: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
+        funnel.feed(subject, payload)
+        if funnel.complete:
+            completed.set()
 
-    tasks = [asyncio.create_task(consume(name)) for name in ("CAMPAIGNS", "LEADS", "EMAILS", "DLQ")]
-    try:
-        await completed.wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await nc.close()
+    await stream_scan.follow(nats_url, feed, completed, streams=("CAMPAIGNS", "LEADS", "EMAILS", "DLQ"))
 
 
 async def watch(nats_url: str, funnel: Funnel, within: float) -> bool:
