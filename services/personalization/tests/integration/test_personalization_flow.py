@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.js.client import JetStreamContext
 from personalization_helpers import (
@@ -40,15 +39,6 @@ async def service(nats_url: str, fresh_database_url: str, tmp_path: Path) -> Asy
         yield fresh_database_url
     finally:
         await app.stop()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    try:
-        yield nc.jetstream()
-    finally:
-        await nc.close()
 
 
 async def test_verified_lead_becomes_email_generated(service: str, js: JetStreamContext) -> None:

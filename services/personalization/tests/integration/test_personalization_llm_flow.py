@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from nats.js.client import JetStreamContext
 from personalization_helpers import (
@@ -90,15 +89,6 @@ async def stack(nats_url: str, fresh_database_url: str, tmp_path: Path) -> Async
             yield Stack(fresh_database_url, fake)
         finally:
             await app.stop()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    try:
-        yield nc.jetstream()
-    finally:
-        await nc.close()
 
 
 async def test_claude_writes_the_sequence_and_its_cost_is_logged(stack: Stack, js: JetStreamContext) -> None:
