@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from opentelemetry.trace import TracerProvider
 from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.streams import ensure_streams, stream_for
+from coldstream_shared.telemetry import tag_lead
 
 if TYPE_CHECKING:
     from faststream.nats.subscriber.usecases import LogicSubscriber
@@ -31,6 +33,25 @@ class MessageIdMiddleware(BaseMiddleware):
         if isinstance(body, Event):
             cmd.add_headers({"Nats-Msg-Id": str(body.event_id)}, override=False)
         return await call_next(cmd)
+
+
+class LeadTagMiddleware(BaseMiddleware):
+    """Puts the event's lead and campaign ids on the consume span, so every handler's span can be found by lead.
+
+    Sits inside the telemetry middleware (its span is current here). A body that does not decode is left to the
+    handler, whose decoding error dead-letters the message.
+    """
+
+    async def consume_scope(self, call_next: Callable[[Any], Any], msg: Any) -> Any:
+        with contextlib.suppress(Exception):
+            body = await msg.decode()  # cached on the message: the handler does not decode again
+            if isinstance(body, dict):
+                tag_lead(_text(body.get("lead_id")), _text(body.get("campaign_id")))
+        return await call_next(msg)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def make_broker(
@@ -51,6 +72,7 @@ def make_broker(
         middlewares=(
             MessageIdMiddleware,
             NatsTelemetryMiddleware(tracer_provider=tracer_provider),
+            LeadTagMiddleware,
             dead_letters,
         ),
         graceful_timeout=30.0,

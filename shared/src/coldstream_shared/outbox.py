@@ -1,17 +1,21 @@
 """Transactional outbox: events are stored with the state change that caused them and published after commit.
 
 Without it, a crash between "commit" and "publish" loses the downstream event while the redelivered input is
-skipped as already applied: a lost lead. With it, whatever was committed is published eventually, by the
-handler right after its commit or by the relay loop that sweeps leftovers. A publish may repeat; the
-deterministic `Nats-Msg-Id` and the consumers' processed-event tables absorb that.
+skipped as already applied: a lost lead. With it, whatever was committed is published eventually: by the unit of
+work right after its commit (the fast path, no extra query) or by the relay loop that sweeps rows left
+unpublished for longer than `SWEEP_AFTER` (a crash, a NATS outage). A publish may repeat; the deterministic
+`Nats-Msg-Id` and the consumers' processed-event tables absorb that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from faststream.nats import NatsBroker
 from opentelemetry import context as otel_context
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 # is too short for that under load, and a timed-out publish costs a whole relay round.
 PUBLISH_TIMEOUT = 5.0
 PUBLISH_CONCURRENCY = 32
+# The relay leaves younger rows to the unit of work that is publishing them right now; a row older than this
+# was not published by its transaction (crash, outage). Publishing both would be harmless (deduplicated), only wasted.
+SWEEP_AFTER = timedelta(seconds=5)
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -51,6 +58,16 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One stored event, as the publisher needs it."""
+
+    event_id: UUID
+    subject: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
 class Outbox:
     """Stores events inside a transaction and publishes them once committed."""
 
@@ -58,29 +75,37 @@ class Outbox:
         self._table = table
         self._sessions = sessions
         self._broker = broker
+        self._gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+        # Published but not yet marked: marked in one UPDATE per relay round instead of one per transaction.
+        self._published: set[UUID] = set()
 
-    async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> None:
+    async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> list[Pending]:
         """Store events in the caller's transaction, each with the trace context it was emitted in."""
-        rows = [
-            {
-                "event_id": e.event_id,
-                "subject": e.subject,
-                "payload": e.model_dump(mode="json"),
-                "headers": carrier,
-            }
-            for e, carrier in events
-        ]
-        if rows:
-            await session.execute(self._table.insert(), rows)
+        pending = [Pending(e.event_id, e.subject, e.model_dump(mode="json"), carrier) for e, carrier in events]
+        if pending:
+            await session.execute(
+                self._table.insert(),
+                [
+                    {"event_id": p.event_id, "subject": p.subject, "payload": p.payload, "headers": p.headers}
+                    for p in pending
+                ],
+            )
+        return pending
 
-    async def flush(self, limit: int = 500) -> int:
-        """Publish pending events (oldest first); returns how many went out."""
+    async def publish(self, pending: Sequence[Pending]) -> None:
+        """Publish events whose transaction has committed; they are marked published by the relay's next round."""
+        await asyncio.gather(*(self._publish_one(p) for p in pending))
+        self._published.update(p.event_id for p in pending)
+
+    async def flush(self, limit: int = 500, older_than: timedelta = SWEEP_AFTER) -> int:
+        """Publish stored events left unpublished for longer than `older_than`; returns how many went out."""
+        await self.mark_published()
         table = self._table
         async with self._sessions() as session, session.begin():
             rows = (
                 await session.execute(
                     select(table.c.event_id, table.c.subject, table.c.payload, table.c.headers)
-                    .where(table.c.published_at.is_(None))
+                    .where(table.c.published_at.is_(None), table.c.created_at <= func.now() - older_than)
                     .order_by(table.c.created_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -88,36 +113,47 @@ class Outbox:
             ).all()
             if not rows:
                 return 0
-            # Bounded: hundreds of simultaneous publishes on a loaded machine time out together.
-            gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
-
-            async def publish(row: Any) -> None:
-                async with gate:
-                    await self._publish(*row)
-
-            await asyncio.gather(*(publish(row) for row in rows))
+            await asyncio.gather(*(self._publish_one(Pending(*row)) for row in rows))
             await session.execute(
                 update(table).where(table.c.event_id.in_([r.event_id for r in rows])).values(published_at=func.now())
             )
         return len(rows)
 
-    async def _publish(self, event_id: Any, subject: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
-        # Continue the trace of the transaction that stored the event, even when the relay publishes it later.
-        token = otel_context.attach(propagate.extract(headers))
+    async def mark_published(self) -> None:
+        """Record what the fast path published (lost on a crash: the relay then publishes it again, deduplicated)."""
+        if not self._published:
+            return
+        ids, self._published = list(self._published), set()
         try:
-            await self._broker.publish(
-                payload,
-                subject=subject,
-                stream=stream_for(subject).name,
-                headers={"Nats-Msg-Id": str(event_id)},
-                correlation_id=str(payload.get("correlation_id") or event_id),
-                timeout=PUBLISH_TIMEOUT,
-            )
-        finally:
-            otel_context.detach(token)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(self._table)
+                    .where(self._table.c.event_id.in_(ids), self._table.c.published_at.is_(None))
+                    .values(published_at=func.now())
+                )
+        except BaseException:
+            self._published.update(ids)
+            raise
+
+    async def _publish_one(self, event: Pending) -> None:
+        # Bounded: hundreds of simultaneous publishes on a loaded machine time out together.
+        async with self._gate:
+            # Continue the trace of the transaction that stored the event, even when the relay publishes it later.
+            token = otel_context.attach(propagate.extract(event.headers))
+            try:
+                await self._broker.publish(
+                    event.payload,
+                    subject=event.subject,
+                    stream=stream_for(event.subject).name,
+                    headers={"Nats-Msg-Id": str(event.event_id)},
+                    correlation_id=str(event.payload.get("correlation_id") or event.event_id),
+                    timeout=PUBLISH_TIMEOUT,
+                )
+            finally:
+                otel_context.detach(token)
 
     async def relay(self, interval: float = 1.0) -> None:
-        """Publish leftovers forever (a crash between commit and publish, a NATS outage)."""
+        """Mark what was published and publish leftovers, forever (a crash between commit and publish, an outage)."""
         while True:
             try:
                 while await self.flush() > 0:

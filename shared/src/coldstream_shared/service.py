@@ -64,7 +64,8 @@ def build_runtime(
     provider = setup_tracing(service, otlp_endpoint=settings.otlp_endpoint, data_dir=settings.data_dir)
     broker = make_broker(settings.nats_url, service=service, tracer_provider=provider, retry=retry)
     engine = make_engine(settings.database_url, service=service)
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
+    if settings.trace_sql:
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
     sessions = make_sessionmaker(engine)
     return Runtime(service, settings, broker, engine, sessions, Outbox(outbox, sessions, broker), processed, provider)
 
@@ -103,6 +104,8 @@ def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> F
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        with contextlib.suppress(Exception):  # unmarked events are only republished (deduplicated) otherwise
+            await runtime.outbox.mark_published()
 
     @app.after_shutdown
     async def _release() -> None:

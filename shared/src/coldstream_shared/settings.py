@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     team_id: str = "default"
     log_level: str = "INFO"
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # A span per SQL statement: useful when chasing a slow query, too costly for every run (about 8 per lead).
+    trace_sql: bool = False
 
 
 def redact_url(url: str) -> str:

@@ -4,7 +4,9 @@ Choices (see docs/architecture.md):
 - Limits retention, not interest or work-queue: several services consume the same subjects (sending and discovery
   both read `lead.unsubscribed`), and interest retention drops messages published before a consumer exists.
 - Discard *new* with a byte cap: when the disk budget is reached a publish fails loudly instead of silently
-  deleting unconsumed leads (discard-old would).
+  deleting unconsumed leads (discard-old would). The cap (`COLDSTREAM_STREAM_MAX_BYTES`, 1 GiB per stream by
+  default) is reserved on the server's disk when a stream is created: six streams of 8 GiB failed with
+  "insufficient storage resources" on a machine with less than 64 GB free.
 - File storage; the server runs with `sync_interval: always` so an acknowledged publish is on disk.
 - A duplicate window of 10 minutes: a producer that retries a publish within it (same `Nats-Msg-Id`) is dropped.
   Consumers are idempotent anyway, so the window only has to cover quick retries.
@@ -28,7 +30,8 @@ from coldstream_shared import subjects
 
 DUPLICATE_WINDOW: Final = timedelta(minutes=10).total_seconds()
 MAX_AGE: Final = timedelta(days=30).total_seconds()
-MAX_BYTES: Final = 8 * 1024**3
+MAX_BYTES: Final = 1024**3
+MAX_BYTES_ENV: Final = "COLDSTREAM_STREAM_MAX_BYTES"
 REPLICAS_ENV: Final = "COLDSTREAM_STREAM_REPLICAS"
 MAX_REPLICAS: Final = 5  # JetStream's own limit
 
@@ -93,6 +96,16 @@ def stream_for(subject: str) -> JStream:
     return _BY_PREFIX[subject.split(".", 1)[0]]
 
 
+def stream_max_bytes() -> int:
+    """The byte cap per stream asked for in the environment, or `MAX_BYTES`."""
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return MAX_BYTES
+    if not raw.isdigit() or int(raw) < 1024**2:
+        raise ValueError(f"{MAX_BYTES_ENV} must be a whole number of bytes, at least 1048576, got {raw!r}")
+    return int(raw)
+
+
 def stream_replicas() -> int | None:
     """The replica count asked for in the environment, or None when unset."""
     raw = os.environ.get(REPLICAS_ENV, "").strip()
@@ -105,12 +118,12 @@ def stream_replicas() -> int | None:
 
 async def ensure_streams(js: JetStreamContext) -> None:
     """Create every stream, or bring an existing one to the configuration above."""
-    replicas = stream_replicas()
+    replicas, max_bytes = stream_replicas(), stream_max_bytes()
     for config in STREAM_CONFIGS.values():
         try:
             info = await js.stream_info(config.name or "")
         except NotFoundError:
-            await js.add_stream(config=replace(config, num_replicas=replicas or 1))
+            await js.add_stream(config=replace(config, num_replicas=replicas or 1, max_bytes=max_bytes))
         else:
             current = info.config.num_replicas or 1
-            await js.update_stream(config=replace(config, num_replicas=replicas or current))
+            await js.update_stream(config=replace(config, num_replicas=replicas or current, max_bytes=max_bytes))

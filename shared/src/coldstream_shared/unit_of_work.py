@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coldstream_shared.db import claim_event
 from coldstream_shared.events.envelope import Event
-from coldstream_shared.outbox import Outbox
+from coldstream_shared.outbox import Outbox, Pending
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ class UnitOfWork:
         self._processed = processed
         self._outbox = outbox
         self._emitted: list[tuple[Event, dict[str, str]]] = []
+        self._committed: list[Pending] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> Self:
@@ -49,8 +50,9 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Store the emitted events and commit everything at once."""
-        await self._outbox.add(self.session, self._emitted)
+        stored = await self._outbox.add(self.session, self._emitted)
         await self.session.commit()
+        self._committed.extend(stored)
         self._emitted = []
 
     async def __aexit__(
@@ -59,11 +61,12 @@ class UnitOfWork:
         if self.session.in_transaction():
             await self.session.rollback()
         await self.session.close()
-        if exc is None:
-            # Publish what this (or an earlier, interrupted) transaction stored. Runs on duplicates too, so a
-            # crash between commit and publish is repaired by the redelivery. The work is committed by now: a
-            # failed publish must not make the caller believe otherwise; the relay publishes it later.
+        committed, self._committed = self._committed, []
+        if committed:
+            # The work is committed by now (even if the caller raised afterwards): a failed publish must not make
+            # the caller believe otherwise; the relay publishes what is left. A crash right here is repaired the
+            # same way, so a redelivered duplicate has nothing to republish.
             try:
-                await self._outbox.flush()
+                await self._outbox.publish(committed)
             except Exception:
                 log.warning("publishing after commit failed; the outbox relay will retry", exc_info=True)

@@ -89,7 +89,8 @@ class PostgresServer(ManagedProcess):
         self.data_dir = Path(data_dir)
         self.host = ports.LOCALHOST
         self.port = ports.resolve_port(port)  # resolved once so the DSN survives restarts
-        self.settings = dict(settings or {})
+        # Five services with a pool of up to 20 connections each, plus the CLI and tests: above the default 100.
+        self.settings = {"max_connections": "250", **(settings or {})}
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
 

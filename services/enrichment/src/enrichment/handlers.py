@@ -9,7 +9,6 @@ from coldstream_shared import subjects
 from coldstream_shared.events import CampaignAlert, CampaignStarted, LeadRejected, LeadScraped, LeadVerified
 from coldstream_shared.messaging import document_publishes, durable
 from coldstream_shared.service import Runtime
-from coldstream_shared.telemetry import tag_lead
 from enrichment.campaigns import CampaignPolicies, RememberCampaign
 from enrichment.enrich_lead import SERVICE, EnrichLead
 from enrichment.enrichers import Enrichers, build_enrichers
@@ -34,7 +33,6 @@ def register(runtime: Runtime, settings: EnrichmentSettings, enrichers: Enricher
 
     @durable(runtime.broker, subjects.CAMPAIGN_STARTED, service=SERVICE, title="enrichment: keep campaign policies")
     async def on_campaign_started(event: CampaignStarted) -> None:
-        tag_lead(None, event.campaign_id)
         await remember_campaign(event)
 
     # Providers are I/O bound: leads of one pull are processed concurrently (max_workers), not one by one.
@@ -48,7 +46,6 @@ def register(runtime: Runtime, settings: EnrichmentSettings, enrichers: Enricher
         max_workers=settings.enrichment_concurrency,
     )
     async def on_lead_scraped(event: LeadScraped, msg: NatsMessage) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         metadata = getattr(msg.raw_message, "metadata", None)
         await enrich_lead(event, first_delivery=getattr(metadata, "num_delivered", None) == 1)
 

@@ -15,7 +15,6 @@ from coldstream_shared.events import (
 )
 from coldstream_shared.messaging import document_publishes, durable
 from coldstream_shared.service import Runtime
-from coldstream_shared.telemetry import tag_lead
 from personalization.keepalive import heartbeats
 from personalization.record_campaign import SERVICE, RecordCampaign
 from personalization.release_sequences import ReleaseSequences
@@ -38,7 +37,6 @@ def register(runtime: Runtime, writer: SequenceWriter, settings: Personalization
         title="personalization: keep the campaign projection",
     )
     async def on_campaign_started(event: CampaignStarted) -> None:
-        tag_lead(None, event.campaign_id)
         await record_campaign(event)
 
     # max_workers: leads are written concurrently (a model call takes seconds); the model gate inside the
@@ -56,7 +54,6 @@ def register(runtime: Runtime, writer: SequenceWriter, settings: Personalization
         title="personalization: write verified leads' sequences",
     )
     async def on_lead_verified(event: LeadVerified, msg: NatsMessage) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         async with heartbeats(msg.in_progress, every=settings.lead_ack_wait / 3):
             await write_sequence(event)
 
@@ -67,5 +64,4 @@ def register(runtime: Runtime, writer: SequenceWriter, settings: Personalization
         title="personalization: release sequences when sending is approved",
     )
     async def on_campaign_approved(event: CampaignApproved) -> None:
-        tag_lead(None, event.campaign_id)
         await release_sequences(event)

@@ -20,7 +20,6 @@ from coldstream_shared.events import (
 )
 from coldstream_shared.messaging import document_publishes, durable
 from coldstream_shared.service import Runtime
-from coldstream_shared.telemetry import tag_lead
 from sending.approve_sending import ApproveSending
 from sending.dispatch import SERVICE
 from sending.pause_campaign import PauseCampaign, RemoteCampaigns, ResumeCampaign
@@ -45,41 +44,33 @@ def register(runtime: Runtime, send_sequence: SendSequence, remote: RemoteCampai
 
     @durable(runtime.broker, subjects.CAMPAIGN_STARTED, service=SERVICE, title="sending: campaign projection")
     async def on_campaign_started(event: CampaignStarted) -> None:
-        tag_lead(None, event.campaign_id)
         await remember_campaign(event)
 
     @durable(runtime.broker, subjects.LEAD_UNSUBSCRIBED, service=SERVICE, title="sending: suppress unsubscribes")
     async def on_lead_unsubscribed(event: LeadUnsubscribed) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         await suppress_contact(event)
 
     @durable(runtime.broker, subjects.LEAD_BOUNCED, service=SERVICE, title="sending: suppress hard bounces, alert")
     async def on_lead_bounced(event: LeadBounced) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         await suppress_contact(event)
         await watch_bounces(event)
 
     @durable(runtime.broker, subjects.REPLY_CLASSIFIED, service=SERVICE, title="sending: stop sequences on replies")
     async def on_reply_classified(event: ReplyClassified) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         await stop_sequence(event)
 
     @durable(runtime.broker, subjects.CAMPAIGN_APPROVED, service=SERVICE, title="sending: release held sends")
     async def on_campaign_approved(event: CampaignApproved) -> None:
-        tag_lead(None, event.campaign_id)
         await approve_sending(event)
 
     @durable(runtime.broker, subjects.CAMPAIGN_PAUSED, service=SERVICE, title="sending: pause a campaign")
     async def on_campaign_paused(event: CampaignPaused) -> None:
-        tag_lead(None, event.campaign_id)
         await pause(event)
 
     @durable(runtime.broker, subjects.CAMPAIGN_RESUMED, service=SERVICE, title="sending: resume a campaign")
     async def on_campaign_resumed(event: CampaignResumed) -> None:
-        tag_lead(None, event.campaign_id)
         await resume(event)
 
     @durable(runtime.broker, subjects.EMAIL_GENERATED, service=SERVICE, title="sending: send sequences")
     async def on_email_generated(event: EmailGenerated) -> None:
-        tag_lead(event.lead_id, event.campaign_id)
         await send_sequence(event)
