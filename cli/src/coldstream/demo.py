@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -31,6 +36,7 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
     funnel = Funnel(spec.id)
     # The log stays open until the stack has stopped: the services write to it until their last line.
     with (
+        _stop_on_sigterm(),
         log_path.open("a", encoding="utf-8") as log,
         EmbeddedStack(data_dir=data_dir, nats_port=0, postgres_port=0, replies_port=0, output=log) as stack,
     ):
@@ -56,6 +62,23 @@ def run_demo(spec: CampaignSpec, data_dir: Path, *, timeout: float, quiet: bool 
     state = "[green]every lead reached a terminal state[/green]" if result["complete"] else "[red]incomplete[/red]"
     console.print(f"{state} in {elapsed:.1f}s")
     return result
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C so the stack is stopped (by default it kills us and leaves NATS and Postgres up)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _run(nats_url: str, spec: CampaignSpec, funnel: Funnel, within: float) -> None:
