@@ -19,8 +19,9 @@ from coldstream_shared.unit_of_work import UnitOfWork
 from enrichment.campaigns import CampaignPolicies
 from enrichment.domain_rules import apply_api, is_free_mail
 from enrichment.enrichers import Enrichers
+from enrichment.group_commit import GroupCommit
 from enrichment.lead_fields import flat, merge_into_lead
-from enrichment.outcome import EnrichedLead, record
+from enrichment.outcome import EnrichedLead, record_all
 from enrichment.spending import Spend, SpendLedger
 from enrichment.verification import Verification, proceeds
 from enrichment.waterfall import Waterfall, order
@@ -37,12 +38,16 @@ class EnrichLead:
         policies: CampaignPolicies,
         enrichers: Enrichers,
         applied: Callable[[LeadScraped], Any],
+        *,
+        max_batch: int = 100,
     ) -> None:
         self._uow = unit_of_work
         self._policies = policies
         self._x = enrichers
         self._applied = applied
         self._ledger = SpendLedger(policies.spent)
+        # Leads handled at once share a transaction (claim, rows, outbox): see group_commit.py.
+        self._record = GroupCommit(self._store, max_batch=max_batch)
 
     async def __call__(self, event: LeadScraped, *, first_delivery: bool = False) -> None:
         # A redelivered event may have been applied already: then pay for nothing. A first delivery skips the
@@ -60,12 +65,14 @@ class EnrichLead:
         outcome = EnrichedLead(event, result, spend, refused=refused)
         if refused is None and proceeds(result.verdict, frozenset(policy.accept_verdicts)):
             await self._enrich(outcome, policy)
-        async with self._uow() as uow:
-            if await uow.claim(event):
-                await record(uow, outcome, SERVICE)
-                await uow.commit()
+        await self._record(outcome)
         if result.normalized and self._x.patterns is not None:
             self._x.patterns.learn(result.normalized, event.lead.first_name, event.lead.last_name)
+
+    async def _store(self, outcomes: list[EnrichedLead]) -> None:
+        async with self._uow() as uow:
+            await record_all(uow, outcomes, SERVICE)
+            await uow.commit()
 
     async def _paid_verification(self, result: Verification, spend: Spend) -> tuple[Verification, str | None]:
         """Ask the paid verifiers only when free checks could not decide (offline: never).

@@ -1,18 +1,22 @@
-"""What one lead's processing produced, and how it is stored and announced in one transaction."""
+"""What one lead's processing produced, and how outcomes are stored and announced (many in one transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+from sqlalchemy import ARRAY, Text, Uuid, bindparam, func, select
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coldstream_shared.events import CampaignAlert, LeadData, LeadRejected, LeadScraped, LeadVerified
 from coldstream_shared.unit_of_work import UnitOfWork
 from enrichment.campaigns import claim_budget_alert
 from enrichment.spending import Spend
-from enrichment.store import provider_calls, verifications
+from enrichment.store import processed, provider_calls, verifications
 from enrichment.verification import Verification
 
 
@@ -34,68 +38,111 @@ class EnrichedLead:
     def cost(self) -> float:
         return round(sum(call.cost_usd for call in self.spend.calls), 6)
 
+    @property
+    def all_reasons(self) -> list[str]:
+        return [*self.result.reasons, *self.reasons]
 
-async def record(uow: UnitOfWork, outcome: EnrichedLead, service: str) -> None:
-    """Verification row, cost log rows, the budget alert (once per campaign) and lead.verified/lead.rejected."""
-    event, result = outcome.event, outcome.result
-    reasons = [*result.reasons, *outcome.reasons]
-    await uow.session.execute(
-        insert(verifications)
-        .values(
-            lead_id=event.lead_id,
-            campaign_id=event.campaign_id,
-            verdict=result.verdict,
-            verified_by=result.verified_by,
-            reasons=reasons,
-            enrichment=outcome.enrichment or None,
-            cost_usd=outcome.cost,
+
+async def claim_all(session: AsyncSession, events: Sequence[LeadScraped]) -> set[UUID]:
+    """Claim many events in one statement (the per-event claim of UnitOfWork, for a group commit).
+
+    One fixed statement (arrays, not N value rows) so a single prepared statement serves every batch size.
+    Returns the ids that were not applied before; the caller keeps one outcome per id.
+    """
+    rows = await session.execute(
+        insert(processed)
+        .from_select(
+            ["event_id", "subject"],
+            select(
+                func.unnest(bindparam("ids", type_=ARRAY(Uuid))), func.unnest(bindparam("subjects", type_=ARRAY(Text)))
+            ),
         )
         .on_conflict_do_nothing()
+        .returning(processed.c.event_id),
+        {"ids": [e.event_id for e in events], "subjects": [e.subject for e in events]},
     )
-    if outcome.spend.calls:
-        rows = [
-            {**call.__dict__, "campaign_id": event.campaign_id, "lead_id": event.lead_id}
-            for call in outcome.spend.calls
-        ]
-        await uow.session.execute(plain_insert(provider_calls), rows)
-    if outcome.spend.over_budget and await claim_budget_alert(uow.session, event.campaign_id):
-        spent = outcome.spend.ledger.spent(event.campaign_id)
-        uow.emit(
-            CampaignAlert.caused_by(
-                event,
-                producer=service,
-                campaign_id=event.campaign_id,
-                kind="enrichment_budget_reached",
-                message=f"enrichment budget of ${outcome.spend.budget_usd} reached; paid providers stop, "
-                "leads go on with free checks only",
-                details={"spent_usd": round(spent, 4), "budget_usd": outcome.spend.budget_usd},
-            )
-        )
-    if outcome.lead is not None:
-        uow.emit(
-            LeadVerified.caused_by(
-                event,
-                producer=service,
-                lead=outcome.lead,
-                verdict=result.verdict,
-                reasons=reasons,
-                verified_by=result.verified_by,
-                enrichment=outcome.enrichment,
-                company_summary=outcome.summary,
-                company_summary_source=outcome.summary_source,
-                score=event.score,
-                tier=event.tier,
-            )
-        )
+    return set(rows.scalars())
+
+
+async def record_all(uow: UnitOfWork, outcomes: Sequence[EnrichedLead], service: str) -> None:
+    """In the caller's transaction: claim every event, then for those not applied before store the verification
+    rows and cost log rows, raise the budget alert (once per campaign) and emit lead.verified/lead.rejected."""
+    claimed = await claim_all(uow.session, [o.event for o in outcomes])
+    fresh: list[EnrichedLead] = []
+    for outcome in outcomes:  # the same event twice in one batch (a redelivery racing the first) applies once
+        if outcome.event.event_id in claimed:
+            claimed.discard(outcome.event.event_id)
+            fresh.append(outcome)
+    if not fresh:
         return
-    code = "verification_refused" if outcome.refused else f"verdict_{result.verdict}"
-    uow.emit(
-        LeadRejected.caused_by(
+    await uow.session.execute(
+        insert(verifications).on_conflict_do_nothing(),
+        [
+            {
+                "lead_id": o.event.lead_id,
+                "campaign_id": o.event.campaign_id,
+                "verdict": o.result.verdict,
+                "verified_by": o.result.verified_by,
+                "reasons": o.all_reasons,
+                "enrichment": o.enrichment or None,
+                "cost_usd": o.cost,
+            }
+            for o in fresh
+        ],
+    )
+    calls = [
+        {**call.__dict__, "campaign_id": o.event.campaign_id, "lead_id": o.event.lead_id}
+        for o in fresh
+        for call in o.spend.calls
+    ]
+    if calls:
+        await uow.session.execute(plain_insert(provider_calls), calls)
+    alerted: set[str] = set()
+    for outcome in fresh:
+        campaign_id = outcome.event.campaign_id
+        if outcome.spend.over_budget and campaign_id not in alerted:
+            alerted.add(campaign_id)
+            if await claim_budget_alert(uow.session, campaign_id):
+                uow.emit(_budget_alert(outcome, service))
+        uow.emit(_announcement(outcome, service))
+
+
+def _budget_alert(outcome: EnrichedLead, service: str) -> CampaignAlert:
+    event, spend = outcome.event, outcome.spend
+    return CampaignAlert.caused_by(
+        event,
+        producer=service,
+        campaign_id=event.campaign_id,
+        kind="enrichment_budget_reached",
+        message=f"enrichment budget of ${spend.budget_usd} reached; paid providers stop, "
+        "leads go on with free checks only",
+        details={"spent_usd": round(spend.ledger.spent(event.campaign_id), 4), "budget_usd": spend.budget_usd},
+    )
+
+
+def _announcement(outcome: EnrichedLead, service: str) -> LeadVerified | LeadRejected:
+    """lead.verified when enrichment ran (the policy let the verdict through), lead.rejected otherwise."""
+    event, result, reasons = outcome.event, outcome.result, outcome.all_reasons
+    if outcome.lead is not None:
+        return LeadVerified.caused_by(
             event,
             producer=service,
-            stage="enrichment",
-            reason_code=code,
-            reason=outcome.refused or "; ".join(reasons),
-            email=event.lead.email,
+            lead=outcome.lead,
+            verdict=result.verdict,
+            reasons=reasons,
+            verified_by=result.verified_by,
+            enrichment=outcome.enrichment,
+            company_summary=outcome.summary,
+            company_summary_source=outcome.summary_source,
+            score=event.score,
+            tier=event.tier,
         )
+    code = "verification_refused" if outcome.refused else f"verdict_{result.verdict}"
+    return LeadRejected.caused_by(
+        event,
+        producer=service,
+        stage="enrichment",
+        reason_code=code,
+        reason=outcome.refused or "; ".join(reasons),
+        email=event.lead.email,
     )

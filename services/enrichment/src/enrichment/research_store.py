@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from enrichment.research import Research
 from enrichment.store import company_research
 
+# One statement each, so no transaction around it: autocommit saves the BEGIN and COMMIT/ROLLBACK round trips.
+SINGLE_STATEMENT = {"isolation_level": "AUTOCOMMIT"}
+
 
 class SqlResearchStore:
     """`company_research`, one row per domain; a newer research replaces the older one."""
@@ -18,7 +21,8 @@ class SqlResearchStore:
 
     async def load(self, domain: str) -> Research | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(company_research).where(company_research.c.domain == domain))).first()
+            conn = await session.connection(execution_options=SINGLE_STATEMENT)
+            row = (await conn.execute(select(company_research).where(company_research.c.domain == domain))).first()
         if row is None:
             return None
         return Research(
@@ -34,8 +38,9 @@ class SqlResearchStore:
             "researched_at": research.researched_at,
             "expires_at": research.expires_at,
         }
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._sessions() as session:
+            conn = await session.connection(execution_options=SINGLE_STATEMENT)
+            await conn.execute(
                 insert(company_research)
                 .values(domain=research.domain, **values)
                 .on_conflict_do_update(index_elements=[company_research.c.domain], set_=values)

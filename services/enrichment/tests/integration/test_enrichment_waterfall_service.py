@@ -16,37 +16,26 @@ from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted, LeadData, LeadScraped
 from coldstream_shared.migrations import upgrade
 from enrichment.main import create_app
-from enrichment.settings import EnrichmentSettings
 from enrichment.store import provider_calls
+from enrichment.testing import FAKE_ZONE, settings_for_fakes
 from tests.integration.helpers import collect, publish_event
 
 pytestmark = pytest.mark.integration
-ZONE = {"*.example": [("MX", "mx.example"), ("A", "127.0.0.1")], "gmail.com": [("MX", "mx.example")]}
 
 
 @pytest.fixture
 async def service(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, ProviderState]]:
-    with serve_dns(ZONE) as dns_port, serve_providers() as (url, state):
+    with serve_dns(FAKE_ZONE) as dns_port, serve_providers() as (url, state):
         await asyncio.to_thread(upgrade, "enrichment", fresh_database_url)
         port = url.rsplit(":", 1)[1]
-        settings = EnrichmentSettings(
+        settings = settings_for_fakes(
             nats_url=nats_url,
             database_url=fresh_database_url,
             data_dir=tmp_path,
-            enrichment_dns=True,
-            dns_nameservers="127.0.0.1",
+            providers_url=url,
             dns_port=dns_port,
             dns_timeout=1.0,
-            enrichment_providers=True,
-            zerobounce_api_key="zb-key",
-            zerobounce_base_url=url,
-            hunter_api_key="h-key",
-            hunter_base_url=url,
-            pdl_api_key="p-key",
-            pdl_base_url=url,
             provider_attempts=2,
-            enrichment_website=True,
-            website_allow_networks="127.0.0.1/32",
         )
         app = create_app(settings)
         await app.start()
