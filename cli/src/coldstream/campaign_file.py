@@ -34,7 +34,13 @@ def load_campaign(path: Path) -> CampaignSpec:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise CampaignFileError(f"{path}: no such file") from error
-    except yaml.YAMLError as error:
+    except UnicodeDecodeError as error:
+        raise CampaignFileError(f"{path}: not UTF-8 text ({error}); save it as UTF-8") from error
+    except OSError as error:
+        raise CampaignFileError(f"{path}: cannot read it: {error}") from error
+    # PyYAML raises ValueError for scalars it mistakes for dates and numbers ("2024-13-45", "!!int x") and
+    # RecursionError for absurd nesting, besides its own YAMLError.
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
         raise CampaignFileError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise CampaignFileError(f"{path}: expected a mapping of campaign fields at the top level")
@@ -49,8 +55,13 @@ def _resolve_sources(spec: CampaignSpec, base: Path) -> CampaignSpec:
     sources = []
     for i, source in enumerate(spec.sources):
         if source.path is not None:
-            resolved = (base / source.path).resolve()
-            if not resolved.is_file():
+            try:  # a NUL, a lone surrogate or an overlong name is refused by the OS, not merely missing
+                resolved = (base / source.path).resolve()
+                found = resolved.is_file()
+            except (OSError, ValueError) as error:
+                problem = f"{source.path[:200]!r} is not a usable path: {str(error)[:200]}"
+                raise CampaignFileError(f"sources[{i}].path: {problem}") from error
+            if not found:
                 raise CampaignFileError(f"sources[{i}].path: {source.path} not found (looked in {resolved})")
             source = source.model_copy(update={"path": str(resolved)})
         sources.append(source)

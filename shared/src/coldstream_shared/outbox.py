@@ -94,8 +94,11 @@ class Outbox:
 
     async def publish(self, pending: Sequence[Pending]) -> None:
         """Publish events whose transaction has committed; they are marked published by the relay's next round."""
-        await asyncio.gather(*(self._publish_one(p) for p in pending))
-        self._published.update(p.event_id for p in pending)
+        results = await asyncio.gather(*(self._publish_one(p) for p in pending), return_exceptions=True)
+        self._published.update(p.event_id for p, r in zip(pending, results, strict=True) if r is None)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def flush(self, limit: int = 500, older_than: timedelta = SWEEP_AFTER) -> int:
         """Publish stored events left unpublished for longer than `older_than`; returns how many went out."""
@@ -113,11 +116,14 @@ class Outbox:
             ).all()
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish_one(Pending(*row)) for row in rows))
-            await session.execute(
-                update(table).where(table.c.event_id.in_([r.event_id for r in rows])).values(published_at=func.now())
-            )
-        return len(rows)
+            results = await asyncio.gather(*(self._publish_one(Pending(*row)) for row in rows), return_exceptions=True)
+            done = [row.event_id for row, result in zip(rows, results, strict=True) if result is None]
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):  # one unpublishable row must not hold back the others
+                    log.warning("outbox event %s (%s) not published: %r", row.event_id, row.subject, result)
+            if done:
+                await session.execute(update(table).where(table.c.event_id.in_(done)).values(published_at=func.now()))
+        return len(done)
 
     async def mark_published(self) -> None:
         """Record what the fast path published (lost on a crash: the relay then publishes it again, deduplicated)."""

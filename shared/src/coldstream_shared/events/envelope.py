@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coldstream_shared.ids import stable_id
 
@@ -23,6 +23,10 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     subject: ClassVar[str]
+    # The newest `schema_version` of this subject that this code understands. A breaking change gets a new model
+    # and a `.v2` subject, so a higher number here is a producer this consumer does not know: refuse it (the
+    # message goes to the dead-letter stream saying so) instead of misreading its fields.
+    understood_schema_version: ClassVar[int] = 1
 
     event_id: uuid.UUID = Field(description="Deterministic id; also the Nats-Msg-Id header.")
     occurred_at: datetime = Field(default_factory=utcnow)
@@ -33,6 +37,19 @@ class Event(BaseModel):
     lead_id: str | None = None
     correlation_id: str = Field(description="Groups one journey: the lead id for lead events.")
     causation_id: uuid.UUID | None = Field(None, description="The event that caused this one.")
+
+    @field_validator("schema_version")
+    @classmethod
+    def _understood(cls, version: int) -> int:
+        newest = cls.understood_schema_version
+        if version < 1:
+            raise ValueError(f"schema_version {version} is not a version: they start at 1")
+        if version > newest:
+            raise ValueError(
+                f"{cls.__name__} schema_version {version} is newer than this service understands ({newest}): "
+                "upgrade the consumer, then replay this event"
+            )
+        return version
 
     @classmethod
     def caused_by(cls, cause: Event, *, producer: str, key: object = "", **fields: Any) -> Self:

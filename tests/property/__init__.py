@@ -1,0 +1,1 @@
+"""Property-based tests: bad input across every edge."""
