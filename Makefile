@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast lint typecheck asyncapi bench up down clean
+.PHONY: install demo test test-fast chaos lint typecheck asyncapi bench up down clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,9 @@ test: install ## the whole suite: unit, integration (real NATS + Postgres from w
 
 test-fast: install ## everything but the end-to-end tests
 	$(BIN)/pytest -q -m "not e2e"
+
+chaos: install ## 5,000 leads under SIGKILLs, a nats-server restart and webhooks; fails on any broken promise
+	$(BIN)/coldstream chaos $(CHAOS_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

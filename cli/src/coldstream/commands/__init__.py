@@ -20,6 +20,7 @@ MODULES: tuple[str, ...] = (
     "suppress",
     "campaign_control",
     "replies",
+    "chaos",
 )
 
 
