@@ -17,17 +17,16 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from coldstream_shared.errors import TransientError
-from coldstream_shared.events import EmailFailed, EmailSent, EmailSuppressed, utcnow
+from coldstream_shared.events import EmailFailed, EmailSuppressed, utcnow
 from coldstream_shared.telemetry import hash_email, tag_lead
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
-from sending.compose import OutgoingEmail, message_id_for
 from sending.ledger import LedgerRow
 from sending.mailer import DeliveryResult, Mailer, PermanentDeliveryError
+from sending.outgoing import SERVICE, envelope, outgoing, sent_event
 from sending.scheduling import due_after
 from sending.suppression import blocking_entry
 
-SERVICE = "sending"
 # Longer than a consumer's ack_wait: a redelivery while the first attempt still runs waits instead of racing it.
 DEFAULT_LEASE = timedelta(seconds=90)
 
@@ -74,22 +73,28 @@ class Dispatcher:
         if blocked is not None:
             return await self.suppress_in(uow, row, blocked.reason, blocked.scope)
         now = self._clock()
-        if (pacer := self._pacers.get(row.backend)) is not None and row.backend in self._mailers:
+        if self.paced(row.backend):
+            pacer = self._pacers[row.backend]
             until = await pacer.hold(uow, row, now)
             if until is not None:  # outside the send window, or every account is at its limit
                 await ledger.set_due_at(uow.session, row.id, until)
                 return row
-        reserved = await ledger.transition(
-            uow.session,
-            row.id,
-            "scheduled",
-            status="queued" if row.backend in self._batched and row.backend in self._mailers else "reserved",
-            reserved_at=now,
-            attempt_at=now,
-            unsubscribe_token=secrets.token_urlsafe(24),
-        )
+        reserved = await ledger.transition(uow.session, row.id, "scheduled", **self.reservation(row.backend, now))
         assert reserved is not None, "the caller holds the row"
         return reserved
+
+    def reservation(self, backend: str, now: datetime) -> dict[str, Any]:
+        """The ledger values of a reserved touch (`queued` for a batched backend, which its uploader takes out)."""
+        return {
+            "status": "queued" if backend in self._batched and backend in self._mailers else "reserved",
+            "reserved_at": now,
+            "attempt_at": now,
+            "unsubscribe_token": secrets.token_urlsafe(24),
+        }
+
+    def paced(self, backend: str) -> bool:
+        """Whether a pacer (send windows, account limits) must look at a touch before it is reserved."""
+        return backend in self._pacers and backend in self._mailers
 
     async def complete(
         self, ledger_id: uuid.UUID, *, just_reserved: bool, reserved: tuple[LedgerRow, Any] | None = None
@@ -169,28 +174,25 @@ class Dispatcher:
     async def record_in(self, uow: UnitOfWork, row: LedgerRow, campaign: Any, result: DeliveryResult) -> bool:
         """Inside the caller's transaction: reserved → sent, the next touch scheduled, `email.sent` emitted."""
         sent_at = self._clock()
-        sent = await ledger.transition(
-            uow.session,
-            row.id,
-            "reserved",
-            status="sent",
-            sent_at=sent_at,
-            message_id=result.message_id,
-            backend=result.backend,
-            account=result.account,
-            error=None,
-        )
-        if sent is None:  # another attempt recorded it first
-            return False
-        if result.backend == "instantly":
-            # Instantly's sequencer sends the follow-ups itself (their copy went up with the lead).
-            await ledger.hand_over_later_steps(uow.session, row.lead_id, row.campaign_id, row.step)
-        else:
+        next_due = None
+        if result.backend != "instantly":  # Instantly's sequencer sends the follow-ups itself (their copy went up)
             delays = campaign.step_delays
             next_delay = delays[row.step] if row.step < len(delays) else None
             if next_delay is not None:
-                due = due_after(sent_at, next_delay, business_days=campaign.business_days)
-                await ledger.set_due(uow.session, row.lead_id, row.campaign_id, row.step + 1, due)
+                next_due = due_after(sent_at, next_delay, business_days=campaign.business_days)
+        values = {
+            "status": "sent",
+            "sent_at": sent_at,
+            "message_id": result.message_id,
+            "backend": result.backend,
+            "account": result.account,
+            "error": None,
+        }
+        sent = await ledger.record_sent(
+            uow.session, row, values, next_due=next_due, hand_over=result.backend == "instantly"
+        )
+        if sent is None:  # another attempt recorded it first
+            return False
         uow.emit(sent_event(row, result))
         return True
 
@@ -213,7 +215,7 @@ class Dispatcher:
             EmailFailed.originate(
                 producer=SERVICE,
                 key=row.id,
-                **_envelope(row),
+                **envelope(row),
                 step=row.step,
                 backend=backend,
                 reason=reason,
@@ -230,10 +232,14 @@ class Dispatcher:
             log.warning("could not release the lease of touch %s", row.id, exc_info=True)
 
     async def check(self, uow: UnitOfWork, row: LedgerRow) -> Any:
+        return await self.blocked(uow, row.email)
+
+    async def blocked(self, uow: UnitOfWork, email: str) -> Any:
+        """The suppression entry that blocks `email`, or None; the caller holds the address lock."""
         # Fail closed: a check that cannot run sends nothing. The transaction rolls back (nothing is reserved)
         # and the event is retried; if the database stays broken it is dead-lettered with the cause, never sent.
         try:
-            return blocking_entry(row.email, await ledger.suppressions_for(uow.session, row.email))
+            return blocking_entry(email, await ledger.suppressions_for(uow.session, email))
         except SQLAlchemyError as error:
             raise TransientError("suppression check failed; not sending") from error
 
@@ -251,7 +257,7 @@ class Dispatcher:
             EmailSuppressed.originate(
                 producer=SERVICE,
                 key=row.id,
-                **_envelope(row),
+                **envelope(row),
                 step=row.step,
                 reason=reason,
                 scope=scope,
@@ -267,60 +273,3 @@ class Dispatcher:
             self._fallback_noted.add(backend)
             log.warning("backend %r is not configured (no key or host); sending through the file outbox", backend)
         return self._mailers["file"]
-
-
-def outgoing(row: LedgerRow, campaign: Any) -> OutgoingEmail:
-    """The email a ledger row stands for, in the campaign's sending identity; follow-ups thread under earlier ones."""
-    # Message-IDs are derived from the touch id, so the earlier touches' ids are known without a lookup.
-    earlier = tuple(
-        message_id_for(ledger.touch_id(row.lead_id, row.campaign_id, step), campaign.from_email)
-        for step in range(1, row.step)
-    )
-    return OutgoingEmail(
-        ledger_id=row.id,
-        campaign_id=row.campaign_id,
-        lead_id=row.lead_id,
-        step=row.step,
-        from_name=campaign.from_name,
-        from_email=campaign.from_email,
-        reply_to=campaign.reply_to,
-        to=row.email,
-        subject=row.subject,
-        body=row.body,
-        unsubscribe_token=row.unsubscribe_token,
-        date=row.reserved_at,
-        footer_text=(campaign.sending or {}).get("footer_text"),
-        sender=row.account,
-        pause_range=(
-            float((campaign.sending or {}).get("min_delay_seconds", 0)),
-            float((campaign.sending or {}).get("max_delay_seconds", 0)),
-        ),
-        in_reply_to=earlier[-1] if earlier else None,
-        references=earlier,
-    )
-
-
-def sent_event(row: LedgerRow, result: DeliveryResult) -> EmailSent:
-    """`email.sent` for a recorded touch (its id derives from the touch: a re-record is the same event)."""
-    return EmailSent.originate(
-        producer=SERVICE,
-        key=row.id,
-        **_envelope(row),
-        email=row.email,
-        step=row.step,
-        variant=row.variant,
-        backend=result.backend,
-        message_id=result.message_id,
-        subject_line=row.subject,
-        unsubscribe_token=row.unsubscribe_token,
-    )
-
-
-def _envelope(row: LedgerRow) -> dict[str, Any]:
-    return {
-        "team_id": row.team_id,
-        "campaign_id": row.campaign_id,
-        "lead_id": row.lead_id,
-        "correlation_id": row.lead_id,
-        "causation_id": row.causation_id,
-    }

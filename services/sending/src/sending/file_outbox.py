@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from coldstream_shared.errors import TransientError
@@ -18,6 +19,7 @@ class FileOutbox:
     def __init__(self, root: Path, compliance: Compliance) -> None:
         self._root = root
         self._compliance = compliance
+        self._directories: dict[Path, DirectorySync] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, email: OutgoingEmail) -> Path:
@@ -30,11 +32,16 @@ class FileOutbox:
             data = build_message(email, self._compliance).as_bytes()
         except ValueError as error:  # e.g. a line break in a header: no outbox would ever accept this message
             raise PermanentDeliveryError(f"message cannot be built: {error}") from error
+        path = self.path_for(email)
         try:
-            await asyncio.to_thread(_write_atomically, self.path_for(email), data)
+            await asyncio.to_thread(_write_atomically, path, data, self._directory(path.parent))
         except OSError as error:  # a full disk or a missing mount may be fixed by the next attempt (shared backoff)
             raise TransientError(f"outbox not writable: {error.strerror}") from error
         return DeliveryResult("file", email.message_id)
+
+    def _directory(self, folder: Path) -> DirectorySync:
+        # Called on the event loop's thread only: no lock needed around the dict.
+        return self._directories.setdefault(folder, DirectorySync(folder))
 
     async def find(self, email: OutgoingEmail) -> DeliveryResult | None:
         """The file's existence is the delivery record (the Message-ID is deterministic)."""
@@ -42,7 +49,39 @@ class FileOutbox:
         return DeliveryResult("file", email.message_id) if exists else None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+class DirectorySync:
+    """Makes renames in a directory durable, sharing one directory fsync among concurrent writers (group commit).
+
+    A writer takes a ticket after its rename; an fsync that *began* after that ticket was taken covers the rename,
+    so a writer that finds such an fsync done has nothing left to do. Every writer still returns only once its
+    rename is on disk: the durability is the same as one fsync per file, with fewer fsyncs when writers overlap.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._tickets = threading.Lock()
+        self._syncing = threading.Lock()
+        self._taken = 0  # tickets handed out (renames done)
+        self._synced = 0  # every ticket up to this one is on disk
+
+    def sync(self) -> None:
+        with self._tickets:
+            self._taken += 1
+            ticket = self._taken
+        with self._syncing:
+            if self._synced >= ticket:  # an fsync that began after this rename has finished
+                return
+            with self._tickets:
+                covered = self._taken
+            dir_fd = os.open(self._path, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+            self._synced = covered
+
+
+def _write_atomically(path: Path, data: bytes, directory: DirectorySync) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -55,8 +94,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     # The rename itself is durable only once the directory entry is on disk.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    directory.sync()

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import ARRAY, Row, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 
 from coldstream_shared.ids import stable_id
 from sending.store import campaigns, send_ledger, suppressions
@@ -23,15 +25,28 @@ def touch_id(lead_id: str, campaign_id: str, step: int) -> uuid.UUID:
     return stable_id("touch", lead_id, campaign_id, step)
 
 
+def _locks(keys: Sequence[str]) -> list[Any]:
+    # All keys in one round trip: Postgres evaluates a select list left to right, so the order is kept.
+    return [func.pg_advisory_xact_lock(func.hashtext(key)) for key in keys]
+
+
 async def lock(session: AsyncSession, *keys: str) -> None:
     """Serialise sends and suppressions of the same address or domain until this transaction ends."""
-    for key in keys:
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    await session.execute(select(*_locks(keys)))
 
 
 async def lock_address(session: AsyncSession, email: str) -> None:
     """The locks a send takes: its domain and its address (a suppression takes one of the two)."""
     await lock(session, *lock_keys(email))
+
+
+async def lock_address_and_load_campaign(session: AsyncSession, email: str, campaign_id: str) -> Row[Any] | None:
+    """`lock_address` and `load_campaign` in one round trip; no lock is taken when the campaign is unknown.
+
+    The check that must see suppressions committed before the lock still reads after this statement.
+    """
+    query = select(campaigns, *_locks(lock_keys(email))).where(campaigns.c.campaign_id == campaign_id)
+    return (await session.execute(query)).first()
 
 
 async def suppressions_for(session: AsyncSession, email: str) -> list[Suppression]:
@@ -107,20 +122,6 @@ async def postpone_remaining(session: AsyncSession, lead_id: str, campaign_id: s
     return len(result.all())
 
 
-async def hand_over_later_steps(session: AsyncSession, lead_id: str, campaign_id: str, step: int) -> None:
-    """The follow-ups after `step` now belong to Instantly's sequencer."""
-    await session.execute(
-        update(send_ledger)
-        .where(
-            send_ledger.c.lead_id == lead_id,
-            send_ledger.c.campaign_id == campaign_id,
-            send_ledger.c.step > step,
-            send_ledger.c.status == "scheduled",
-        )
-        .values(status="handed_over")
-    )
-
-
 async def save_campaign(session: AsyncSession, **values: Any) -> None:
     """Insert or refresh a campaign's projection."""
     stmt = insert(campaigns).values(**values)
@@ -137,9 +138,35 @@ async def load_campaign(session: AsyncSession, campaign_id: str) -> Row[Any] | N
     return (await session.execute(select(campaigns).where(campaigns.c.campaign_id == campaign_id))).first()
 
 
-async def add_touches(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Record touches as scheduled; a touch already in the ledger is kept as it is (promise 2)."""
-    await session.execute(insert(send_ledger).values(list(rows)).on_conflict_do_nothing())
+# The columns a new touch is inserted with (`add_touches`); the rest keep their defaults.
+TOUCH_COLUMNS = (
+    "id", "team_id", "lead_id", "campaign_id", "step", "variant", "email", "subject", "body", "delay_days",
+    "backend", "status", "causation_id", "lead_timezone", "reserved_at", "attempt_at", "unsubscribe_token",
+)  # fmt: skip
+_DIALECT = postgresql.dialect()
+
+
+def _add_touches_statement() -> TextualSelect:
+    # Fixed text, one array per column: SQLAlchemy compiles it once (`postgresql.insert(...)` has no cache key and is
+    # compiled again on every send) and asyncpg prepares it once per connection, for any number of touches.
+    arrays = ", ".join(f"CAST(:{c} AS {send_ledger.c[c].type.compile(dialect=_DIALECT)}[])" for c in TOUCH_COLUMNS)
+    statement = text(
+        f"INSERT INTO {send_ledger.schema}.{send_ledger.name} ({', '.join(TOUCH_COLUMNS)})"
+        f" SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+        f" RETURNING {', '.join(c.name for c in send_ledger.c)}"
+    )
+    return statement.bindparams(*(bindparam(c, type_=ARRAY(send_ledger.c[c].type)) for c in TOUCH_COLUMNS)).columns(
+        *send_ledger.c
+    )
+
+
+_ADD_TOUCHES = _add_touches_statement()
+
+
+async def add_touches(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[LedgerRow]:
+    """Record touches; a touch already in the ledger is kept as it is (promise 2). Returns the rows inserted now."""
+    result = await session.execute(_ADD_TOUCHES, {c: [row[c] for row in rows] for c in TOUCH_COLUMNS})
+    return list(result.all())
 
 
 async def load_touch(session: AsyncSession, ledger_id: uuid.UUID, *, for_update: bool = False) -> LedgerRow | None:
@@ -157,6 +184,33 @@ async def transition(session: AsyncSession, ledger_id: uuid.UUID, source: str, *
         .returning(*send_ledger.c)
     )
     return result.first()
+
+
+async def record_sent(
+    session: AsyncSession, row: LedgerRow, values: dict[str, Any], *, next_due: datetime | None, hand_over: bool
+) -> LedgerRow | None:
+    """reserved → sent, and in the same statement the next touch given its due time (or, with `hand_over`, every
+    later touch handed over to Instantly). None when another attempt recorded the touch first (nothing changes)."""
+    sent = (
+        update(send_ledger)
+        .where(send_ledger.c.id == row.id, send_ledger.c.status == "reserved")
+        .values(**values)
+        .returning(*send_ledger.c)
+        .cte("sent")
+    )
+    later = update(send_ledger).where(
+        send_ledger.c.lead_id == row.lead_id,
+        send_ledger.c.campaign_id == row.campaign_id,
+        send_ledger.c.status == "scheduled",
+        select(sent.c.id).exists(),
+    )
+    if hand_over:
+        later = later.where(send_ledger.c.step > row.step).values(status="handed_over")
+    elif next_due is not None:
+        later = later.where(send_ledger.c.step == row.step + 1, send_ledger.c.due_at.is_(None)).values(due_at=next_due)
+    else:
+        return (await session.execute(select(sent))).first()
+    return (await session.execute(select(sent).add_cte(later.cte("later")))).first()
 
 
 async def take_over(session: AsyncSession, row: LedgerRow, now: datetime) -> bool:

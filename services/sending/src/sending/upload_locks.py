@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import cast, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sending.store import send_ledger, suppressions
+from sending.store import send_ledger, suppressions, upload_batches
 from sending.suppression import Suppression, domain_of, normalise_email
 
 
@@ -71,3 +72,55 @@ async def record_uploaded(session: AsyncSession, lead_ids: Mapping[uuid.UUID, st
             .values(status="handed_over")
         )
     return moved
+
+
+def counters(answer: dict[str, Any]) -> dict[str, Any]:
+    """Instantly's counters from a leads/add answer, for the batch log (no addresses kept)."""
+    return {k: v for k, v in answer.items() if isinstance(v, int | float)}
+
+
+async def open_batches(session: AsyncSession, campaign_id: str, sizes: Sequence[int]) -> list[int]:
+    """One `pending` batch log row per leads/add call about to be made; their ids, in the order of `sizes`."""
+    result = await session.execute(
+        insert(upload_batches).returning(upload_batches.c.id, sort_by_parameter_order=True),
+        [{"campaign_id": campaign_id, "leads_sent": size, "status": "pending"} for size in sizes],
+    )
+    return list(result.scalars())
+
+
+async def reserve_for_batches(session: AsyncSession, batch_of: Mapping[uuid.UUID, int], at: datetime) -> list[Any]:
+    """queued → reserved, each touch with its batch; returns the rows that moved, oldest first (request order)."""
+    values = text("SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:batches AS bigint[])) AS v(id, batch)").bindparams(
+        ids=list(batch_of), batches=list(batch_of.values())
+    )
+    given = values.columns(id=send_ledger.c.id.type, batch=send_ledger.c.upload_batch.type).subquery("v")
+    moved = await session.execute(
+        update(send_ledger)
+        .where(send_ledger.c.id == given.c.id, send_ledger.c.status == "queued")
+        .values(status="reserved", attempt_at=at, upload_batch=given.c.batch)
+        .returning(*send_ledger.c)
+    )
+    return sorted(moved, key=lambda row: (row.created_at, row.id))
+
+
+async def finish_batches(session: AsyncSession, answered: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Mark batch log rows `uploaded` with Instantly's counters, in one statement."""
+    if not answered:
+        return
+    values = text(
+        "SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:responses AS text[])) AS v(id, response)"
+    ).bindparams(ids=[id_ for id_, _ in answered], responses=[json.dumps(c) for _, c in answered])
+    given = values.columns(id=upload_batches.c.id.type, response=upload_batches.c.error.type).subquery("v")
+    response = cast(given.c.response, upload_batches.c.response.type)
+    await session.execute(
+        update(upload_batches)
+        .where(upload_batches.c.id == given.c.id)
+        .values(
+            status="uploaded",
+            leads_uploaded=cast(response["leads_uploaded"].astext, upload_batches.c.leads_uploaded.type),
+            skipped=cast(response["skipped_count"].astext, upload_batches.c.skipped.type),
+            response=func.nullif(response, literal_column("'{}'::jsonb")),
+            error=None,
+            finished_at=func.now(),
+        )
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,7 +14,7 @@ import pytest
 
 from coldstream_shared.errors import TransientError
 from sending.compose import Compliance, OutgoingEmail
-from sending.file_outbox import FileOutbox
+from sending.file_outbox import DirectorySync, FileOutbox
 from sending.mailer import PermanentDeliveryError
 
 
@@ -64,3 +66,23 @@ async def test_an_unwritable_outbox_is_a_transient_failure(tmp_path: Path) -> No
     with pytest.raises(TransientError, match="outbox not writable"):
         await backend.deliver(outgoing())
     assert await backend.find(outgoing()) is None
+
+
+def test_a_directory_sync_never_skips_a_rename_no_fsync_has_covered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One after another, no fsync began after the previous rename: each writer must fsync the directory itself.
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    directory = DirectorySync(tmp_path)
+    for _ in range(3):
+        directory.sync()
+    assert len(synced) == 3
+
+
+async def test_concurrent_deliveries_are_all_written(tmp_path: Path) -> None:
+    backend = FileOutbox(tmp_path / "outbox", Compliance("http://x", "Addr"))
+    emails = [replace(outgoing(), lead_id=f"lead-{i}") for i in range(20)]
+    await asyncio.gather(*(backend.deliver(email) for email in emails))
+    assert all(await asyncio.gather(*(backend.find(email) for email in emails)))

@@ -1,9 +1,12 @@
 """Use case: upload queued first touches to Instantly in bulk, exactly once.
 
-Per batch: (1) one transaction re-checks the suppression list under the address locks, writes the batch log row
-and marks the touches `reserved`; (2) one leads/add call (<= 1,000 leads, skip_if_in_workspace); (3) one
-transaction maps `created_leads[].index` back to the touches and records them sent. A crash between (2) and (3)
-leaves the touches reserved: the follow-up sweep later reconciles each by looking the lead up at Instantly.
+Per round (up to `ROUND_LEADS` touches, cut into leads/add calls of `batch_size`): (1) one transaction re-checks
+the suppression list under the address locks, writes one batch log row per call and marks the touches `reserved`;
+(2) the round's leads/add calls (<= 1,000 leads each, skip_if_in_workspace) go out together, paced only by the
+workspace limiter; (3) a few transactions map `created_leads[].index` back to the touches and record them sent.
+A crash between (2) and (3) leaves the touches reserved: the follow-up sweep later reconciles each by looking the
+lead up at Instantly. The database work is per round, not per call: with small calls the request limit, not the
+database, is what bounds the rate.
 """
 
 from __future__ import annotations
@@ -17,23 +20,35 @@ from datetime import datetime
 from typing import Any
 
 from nats.errors import Error as NatsError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import utcnow
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
-from sending.dispatch import Dispatcher, sent_event
+from sending.dispatch import Dispatcher
 from sending.instantly.client import MAX_LEADS_PER_CALL, InstantlyRejectedError
 from sending.instantly.leads import lead_payloads
 from sending.instantly.mailer import InstantlyMailer, skip_reason
 from sending.mailer import DeliveryResult
+from sending.outgoing import sent_event
 from sending.store import campaigns, send_ledger, upload_batches
 from sending.suppression import blocking_entry
-from sending.upload_locks import lock_many, record_uploaded, suppressions_for_many
+from sending.upload_locks import (
+    counters,
+    finish_batches,
+    lock_many,
+    open_batches,
+    record_uploaded,
+    reserve_for_batches,
+    suppressions_for_many,
+)
 
 log = logging.getLogger(__name__)
-RECORD_CHUNK = 100
+# Touches recorded per transaction: each transaction's outbox then publishes a bounded number of events.
+RECORD_CHUNK = 500
+# Touches reserved per round (one transaction), whatever the call size.
+ROUND_LEADS = 1000
 
 
 @dataclass
@@ -81,7 +96,7 @@ class UploadQueuedLeads:
         self._after_upload = after_upload  # tests: stands for a crash right after Instantly answered
 
     async def __call__(self) -> int:
-        """Upload everything queued now (a few batches in flight at once); returns how many leads went up."""
+        """Upload everything queued now (`workers` rounds in flight at once); returns how many leads went up."""
         async with self._uow() as uow:
             ready = await uow.session.execute(
                 select(send_ledger.c.campaign_id)
@@ -98,30 +113,31 @@ class UploadQueuedLeads:
 
     async def _drain(self, campaign_id: str) -> int:
         uploaded = 0
-        while (batch := await self._take_batch(campaign_id)) is not None:
-            if batch.rows:
-                uploaded += await self._upload(batch)
+        while batches := await self._take_round(campaign_id):
+            answers = await asyncio.gather(*(self._call(batch) for batch in batches))
+            uploaded += await self._record_round(list(zip(batches, answers, strict=True)))
         return uploaded
 
-    async def _take_batch(self, campaign_id: str) -> Batch | None:
-        """Reserve the next batch; None when nothing is queued (or the campaign is paused)."""
+    async def _take_round(self, campaign_id: str) -> list[Batch]:
+        """Reserve the next round, one batch per leads/add call; empty when nothing is queued (or paused)."""
         async with self._uow() as uow:
             campaign = await ledger.load_campaign(uow.session, campaign_id)
             if campaign is None or campaign.paused_reason is not None:
-                return None
+                return []
         instantly_id = await self._mailer.campaigns.ensure(campaign)
+        size = self._batch_size
         async with self._uow() as uow:
             rows = list(
                 await uow.session.execute(
                     select(send_ledger)
                     .where(send_ledger.c.campaign_id == campaign_id, send_ledger.c.status == "queued")
                     .order_by(send_ledger.c.created_at, send_ledger.c.id)
-                    .limit(self._batch_size)
+                    .limit(max(size, ROUND_LEADS // size * size))
                     .with_for_update(skip_locked=True)
                 )
             )
             if not rows:
-                return None
+                return []
             # The same locks a suppression takes: an entry committed before this point is seen here.
             await lock_many(uow.session, [row.email for row in rows])
             entries = await suppressions_for_many(uow.session, [row.email for row in rows])
@@ -132,57 +148,66 @@ class UploadQueuedLeads:
                     allowed.append(row)
                 else:
                     await self._dispatcher.suppress_in(uow, row, blocked.reason, blocked.scope, source="queued")
-            batch = Batch(0, campaign, instantly_id, [], [])
+            batches = []
             if allowed:
-                batch.id = (
-                    await uow.session.execute(
-                        insert(upload_batches)
-                        .values(campaign_id=campaign_id, leads_sent=len(allowed), status="pending")
-                        .returning(upload_batches.c.id)
-                    )
-                ).scalar_one()
-                reserved = await uow.session.execute(
-                    update(send_ledger)
-                    .where(send_ledger.c.id.in_([row.id for row in allowed]), send_ledger.c.status == "queued")
-                    .values(status="reserved", attempt_at=self._clock(), upload_batch=batch.id)
-                    .returning(*send_ledger.c)
+                groups = [allowed[start : start + size] for start in range(0, len(allowed), size)]
+                ids = await open_batches(uow.session, campaign_id, [len(group) for group in groups])
+                reserved = await reserve_for_batches(
+                    uow.session, {row.id: ids[n] for n, group in enumerate(groups) for row in group}, self._clock()
                 )
-                batch.rows = sorted(reserved, key=lambda row: (row.created_at, row.id))
-                batch.payloads = await lead_payloads(uow.session, self._mailer.compliance, campaign, batch.rows)
+                payloads = await lead_payloads(uow.session, self._mailer.compliance, campaign, reserved)
+                by_batch: dict[int, tuple[list[Any], list[dict[str, Any]]]] = {id_: ([], []) for id_ in ids}
+                for row, payload in zip(reserved, payloads, strict=True):
+                    by_batch[row.upload_batch][0].append(row)
+                    by_batch[row.upload_batch][1].append(payload)
+                batches = [Batch(id_, campaign, instantly_id, *by_batch[id_]) for id_ in ids if by_batch[id_][0]]
             await uow.commit()
-        return batch
+        # A round whose touches were all suppressed has no call to make, but the next round may.
+        return batches or (await self._take_round(campaign_id) if len(rows) > len(allowed) else [])
 
-    async def _upload(self, batch: Batch) -> int:
+    async def _call(self, batch: Batch) -> dict[str, Any] | Exception:
         try:
             answer = await self._mailer.campaigns.client.add_leads(batch.instantly_id, batch.payloads)
-        except InstantlyRejectedError as error:
-            await self._refused(batch, str(error))
-            return 0
-        except TransientError as error:
-            # Unknown outcome (a 5xx may have been processed): the touches stay reserved, and the sweep looks
-            # each lead up at Instantly once the lease ran out. Never uploaded again blindly.
-            await self._finish(batch, "unknown", error=str(error))
-            log.warning("upload batch %d: outcome unknown (%s); reconciliation will look the leads up", batch.id, error)
-            return 0
+        except (InstantlyRejectedError, TransientError) as error:
+            return error
         if self._after_upload is not None:
             self._after_upload()
-        created = {int(lead["index"]): str(lead["id"]) for lead in answer.get("created_leads") or []}
-        done = [(index, row) for index, row in enumerate(batch.rows) if index in created]
-        # Recorded RECORD_CHUNK at a time: each transaction's outbox flush then publishes a bounded number of
-        # events. A crash between chunks leaves the rest reserved, to be reconciled by lookup like any other.
-        for start in range(0, max(len(done), 1), RECORD_CHUNK):
-            async with after_commit_publish_may_fail(batch.id), self._uow() as uow:
-                chunk = {row.id: created[index] for index, row in done[start : start + RECORD_CHUNK]}
+        return answer
+
+    async def _record_round(self, results: list[tuple[Batch, dict[str, Any] | Exception]]) -> int:
+        done: list[tuple[Any, str]] = []
+        answered: list[tuple[Batch, dict[str, Any]]] = []
+        for batch, answer in results:
+            if isinstance(answer, InstantlyRejectedError):
+                await self._refused(batch, str(answer))
+            elif isinstance(answer, Exception):
+                # Unknown outcome (a 5xx may have been processed): the touches stay reserved, and the sweep looks
+                # each lead up at Instantly once the lease ran out. Never uploaded again blindly.
+                await self._finish(batch, "unknown", error=str(answer))
+                log.warning(
+                    "upload batch %d: outcome unknown (%s); reconciliation will look leads up", batch.id, answer
+                )
+            else:
+                created = {int(lead["index"]): str(lead["id"]) for lead in answer.get("created_leads") or []}
+                done += [(row, created[index]) for index, row in enumerate(batch.rows) if index in created]
+                answered.append((batch, answer))
+        # Recorded RECORD_CHUNK at a time; the batch log rows with the last chunk. A crash between chunks leaves
+        # the rest reserved, to be reconciled by lookup like any other.
+        for start in range(0, max(len(done), 1) if answered else 0, RECORD_CHUNK):
+            async with after_commit_publish_may_fail(answered[0][0].id), self._uow() as uow:
+                chunk = {row.id: lead_id for row, lead_id in done[start : start + RECORD_CHUNK]}
                 for row in await record_uploaded(uow.session, chunk, self._clock()):
                     uow.emit(sent_event(row, DeliveryResult("instantly", row.message_id)))
                 if start + RECORD_CHUNK >= len(done):
-                    await self._finish_in(uow, batch, "uploaded", answer=answer)
+                    await finish_batches(uow.session, [(batch.id, counters(answer)) for batch, answer in answered])
                 await uow.commit()
         # Not created: ours from an earlier attempt (skip_if_in_workspace) or refused. Each is looked up.
-        for index, row in enumerate(batch.rows):
-            if index not in created:
-                await self._settle_skipped(batch, row, answer)
-        return len(created)
+        for batch, answer in answered:
+            created_ids = {int(lead["index"]) for lead in answer.get("created_leads") or []}
+            for index, row in enumerate(batch.rows):
+                if index not in created_ids:
+                    await self._settle_skipped(batch, row, answer)
+        return len(done)
 
     async def _settle_skipped(self, batch: Batch, row: Any, answer: dict[str, Any]) -> None:
         lead = await self._mailer.campaigns.client.find_lead(batch.instantly_id, row.email)
@@ -210,15 +235,15 @@ class UploadQueuedLeads:
     async def _finish_in(
         self, uow: UnitOfWork, batch: Batch, status: str, answer: dict[str, Any] | None = None, error: str | None = None
     ) -> None:
-        counters = {k: v for k, v in (answer or {}).items() if isinstance(v, int | float)}  # no addresses kept
+        counted = counters(answer or {})
         await uow.session.execute(
             update(upload_batches)
             .where(upload_batches.c.id == batch.id)
             .values(
                 status=status,
-                leads_uploaded=counters.get("leads_uploaded"),
-                skipped=counters.get("skipped_count"),
-                response=counters or None,
+                leads_uploaded=counted.get("leads_uploaded"),
+                skipped=counted.get("skipped_count"),
+                response=counted or None,
                 error=error,
                 finished_at=func.now(),
             )
