@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.selectable import TextualSelect
 
 from coldstream_shared.events.envelope import Event
+from coldstream_shared.sql import insert_or_skip
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,10 +58,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def claim_event(session: AsyncSession, processed: Table, event: Event) -> bool:
     """Record that `event` is being applied; False when it already was (a redelivery or a duplicate publish)."""
-    result = await session.execute(
-        insert(processed)
-        .values(event_id=event.event_id, subject=event.subject)
-        .on_conflict_do_nothing()
-        .returning(processed.c.event_id)
-    )
+    result = await session.execute(_claim(processed), {"event_id": event.event_id, "subject": event.subject})
     return result.first() is not None
+
+
+@functools.cache
+def _claim(processed: Table) -> TextualSelect:
+    # Fixed text, compiled once: `postgresql.insert().on_conflict_do_nothing()` is recompiled on every message.
+    return insert_or_skip(processed, ("event_id", "subject"), returning="event_id")
