@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -128,4 +129,15 @@ def serve(package: str, settings: SettingsT, create_app: Callable[[SettingsT], A
     configure_logging(settings.log_level)
     upgrade(package, settings.database_url)
     app = create_app(settings)
+    app.after_startup(_freeze_startup_objects)
     asyncio.run(app.run())
+
+
+async def _freeze_startup_objects() -> None:
+    """Keep the startup objects (modules, models, schemas: hundreds of thousands) out of garbage collection.
+
+    A full collection walks them all and froze the event loop for ~200 ms CPU every few seconds under load
+    (measured in replies, where it set the p99 of a webhook). Only for the process, never in tests.
+    """
+    gc.collect()
+    gc.freeze()

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ARRAY, Table, bindparam, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.sql.selectable import TextualSelect
 
-_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # only renders type names
 
 
 def insert_or_skip(table: Table, columns: Sequence[str], returning: str) -> TextualSelect:

@@ -17,6 +17,13 @@ from coldstream_shared.outbox import Outbox, Pending
 log = logging.getLogger(__name__)
 
 
+def current_trace_context() -> dict[str, str]:
+    """The active trace context as headers, to emit an event in this span later from another task."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
 class UnitOfWork:
     """`async with uow:` opens a transaction; `commit()` makes writes and emitted events durable together."""
 
@@ -38,14 +45,14 @@ class UnitOfWork:
         """False when this event was applied before: the caller then does nothing."""
         return await claim_event(self.session, self._processed, event)
 
-    def emit(self, *events: Event) -> None:
+    def emit(self, *events: Event, trace_context: dict[str, str] | None = None) -> None:
         """Queue events to be stored with this transaction and published after it commits.
 
         The current trace context is captured now, so an event emitted inside a lead's span continues that
-        lead's trace even though it is published later.
+        lead's trace even though it is published later. A transaction that stores several leads' work (a group
+        commit) passes each lead's own `trace_context` (see `current_trace_context`) instead.
         """
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
+        carrier = trace_context if trace_context is not None else current_trace_context()
         self._emitted.extend((event, carrier) for event in events)
 
     async def commit(self) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coldstream_shared.events import CampaignAlert, LeadData, LeadRejected, LeadScraped, LeadVerified
-from coldstream_shared.unit_of_work import UnitOfWork
+from coldstream_shared.unit_of_work import UnitOfWork, current_trace_context
 from enrichment.campaigns import claim_budget_alert
 from enrichment.spending import Spend
 from enrichment.store import processed, provider_calls, verifications
@@ -33,6 +33,9 @@ class EnrichedLead:
     summary: str | None = None
     summary_source: str | None = None
     reasons: list[str] = field(default_factory=list)
+    # Captured where the lead was handled: a group commit stores it from another lead's task, and the events
+    # must continue this lead's trace, not that one's.
+    trace_context: dict[str, str] = field(default_factory=current_trace_context)
 
     @property
     def cost(self) -> float:
@@ -103,8 +106,8 @@ async def record_all(uow: UnitOfWork, outcomes: Sequence[EnrichedLead], service:
         if outcome.spend.over_budget and campaign_id not in alerted:
             alerted.add(campaign_id)
             if await claim_budget_alert(uow.session, campaign_id):
-                uow.emit(_budget_alert(outcome, service))
-        uow.emit(_announcement(outcome, service))
+                uow.emit(_budget_alert(outcome, service), trace_context=outcome.trace_context)
+        uow.emit(_announcement(outcome, service), trace_context=outcome.trace_context)
 
 
 def _budget_alert(outcome: EnrichedLead, service: str) -> CampaignAlert:
