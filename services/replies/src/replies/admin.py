@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from coldstream_shared.db import make_engine, make_sessionmaker
 from coldstream_shared.events import ReplyClassified
 from coldstream_shared.messaging import make_broker
-from coldstream_shared.outbox import Outbox
+from coldstream_shared.outbox import Outbox, Pending
 from coldstream_shared.unit_of_work import UnitOfWork
 from replies.actions import ActionOptions, ApplyClassification
 from replies.override import Override, OverrideClassification, recent_replies
@@ -25,13 +25,13 @@ class _PatientOutbox(Outbox):
 
     unpublished = False
 
-    async def flush(self, limit: int = 500) -> int:
+    async def publish(self, pending: Sequence[Pending]) -> None:
         try:
-            return await super().flush(limit)
+            await super().publish(pending)
+            await self.mark_published()  # this process has no relay to do it: else the service republishes
         except Exception as error:
             log.warning("could not publish now (%s); the replies service will", error)
             self.unpublished = True
-            return 0
 
 
 @asynccontextmanager

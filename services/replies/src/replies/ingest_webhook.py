@@ -1,37 +1,36 @@
-"""Use case: accept Instantly webhooks durably and turn them into events, exactly once."""
+"""Use case: accept Instantly webhooks durably; what they cause is applied right after (see `apply_webhooks.py`).
+
+The acknowledgement waits for one statement: the raw payloads of a whole batch stored in a single INSERT that
+commits by itself (no BEGIN, no separate COMMIT: one round trip and one WAL flush). Under load the other work a
+webhook causes (a reply recorded and classified, events stored and published) no longer sits between a sender
+and its 200; it is durable work either way, claimed exactly once from `webhook_inbox`.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coldstream_shared.events import Event, LeadBounced, LeadUnsubscribed
-from coldstream_shared.unit_of_work import UnitOfWork
-from replies.actions import SERVICE
-from replies.attribution import Attribution, Attributions
-from replies.pipeline import move_stage
-from replies.record_reply import IncomingReply, RecordReply
-from replies.stages import WEBHOOK_STAGE
+from coldstream_shared.sql import insert_many_or_skip
+from replies.apply_webhooks import acts
 from replies.store import webhook_inbox
-from replies.webhooks import BOUNCE_TYPES, REPLY_TYPES, UNSUBSCRIBE_TYPES, Webhook
+from replies.webhooks import Webhook
 
-log = logging.getLogger(__name__)
-ATTRIBUTED_TYPES = UNSUBSCRIBE_TYPES | BOUNCE_TYPES | frozenset(WEBHOOK_STAGE)
+# One statement for a whole batch, whatever its size: returns the keys that were new.
+STORE_WEBHOOKS = insert_many_or_skip(
+    webhook_inbox, ("dedup_key", "event_type", "payload", "applied_at"), returning="dedup_key"
+)
 
 
 class IngestWebhook:
-    """Store raw webhooks, apply them, and emit their events in one transaction."""
+    """Store raw webhooks (a replay is stored once) and hand the new ones that need applying to `apply_soon`."""
 
-    def __init__(
-        self, unit_of_work: Callable[[], UnitOfWork], record_reply: RecordReply, team_id: str = "default"
-    ) -> None:
-        self._uow = unit_of_work
-        self._record_reply = record_reply
-        self._team_id = team_id
+    def __init__(self, engine: AsyncEngine, apply_soon: Callable[[list[Webhook]], None]) -> None:
+        # Autocommit: the single INSERT is its own transaction, durable when it returns (synchronous_commit on).
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._apply_soon = apply_soon
 
     async def __call__(self, hook: Webhook) -> bool:
         """True when this delivery is new, False for a replay. Either way it is durable when this returns."""
@@ -39,105 +38,23 @@ class IngestWebhook:
         return new
 
     async def store_batch(self, hooks: list[Webhook]) -> list[bool]:
-        """Several deliveries in one transaction (one commit): whether each was new."""
+        """Several deliveries in one statement (one commit): whether each was new."""
         first: dict[str, int] = {}
         for index, hook in enumerate(hooks):
             first.setdefault(hook.dedup_key, index)
-        new: list[bool] = []
-        committed = False
-        try:
-            async with self._uow() as uow:
-                new = await self._store(uow, hooks, first)
-                await uow.commit()
-                committed = True
-        except Exception:
-            if not committed:
-                raise
-            # Durable already: the outbox relay publishes what this transaction stored. Never a 5xx for it.
-            log.warning("webhooks stored; publishing their events is left to the outbox relay", exc_info=True)
-        return new
-
-    async def _store(self, uow: UnitOfWork, hooks: list[Webhook], first: dict[str, int]) -> list[bool]:
         # Sorted: concurrent batches take the key locks in the same order, so they cannot deadlock.
-        rows = [
-            {"dedup_key": hooks[i].dedup_key, "event_type": hooks[i].event_type, "payload": hooks[i].payload}
-            for _, i in sorted(first.items())
-        ]
-        # executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT, compiled once for any batch size.
-        stored = await uow.session.execute(
-            insert(webhook_inbox).on_conflict_do_nothing().returning(webhook_inbox.c.dedup_key), rows
-        )
-        inserted = set(stored.scalars())
-        new = [hook.dedup_key in inserted and first[hook.dedup_key] == i for i, hook in enumerate(hooks)]
-        acting = [hook for hook, is_new in zip(hooks, new, strict=True) if is_new and _acts(hook)]
-        # One lookup for the whole batch instead of one per webhook.
-        known = await Attributions.load(uow.session, [h.lead_email for h in acting if h.lead_email])
-        for hook in acting:
-            await self._apply(uow, hook, known)
-        return new
-
-    async def _apply(self, uow: UnitOfWork, hook: Webhook, known: Attributions) -> None:
-        if hook.lead_email and hook.event_type in REPLY_TYPES:
-            await self._record_reply(uow, _incoming(hook, hook.lead_email), known)
-        elif hook.lead_email and hook.event_type in ATTRIBUTED_TYPES:
-            await self._lead_event(uow, hook, hook.lead_email, known)
-
-    async def _lead_event(self, uow: UnitOfWork, hook: Webhook, email: str, known: Attributions) -> None:
-        if hook.lead_id_hint and hook.campaign_id_hint:
-            who = Attribution(hook.lead_id_hint, hook.campaign_id_hint)
-        else:
-            who = known.of(email, hook.campaign_id)
-        uow.emit(*self._events(hook, email, who))
-        if who.lead_id and (stage := WEBHOOK_STAGE.get(hook.event_type)):
-            await move_stage(uow.session, who.lead_id, who.campaign_id, stage, f"instantly: {hook.event_type}")
-
-    def _events(self, hook: Webhook, email: str, who: Attribution) -> list[Event]:
-        common: dict[str, Any] = {
-            "producer": SERVICE,
-            "team_id": self._team_id,
-            "lead_id": who.lead_id,
-            "campaign_id": who.campaign_id,
+        unique = [hooks[i] for _, i in sorted(first.items())]
+        now = datetime.now(UTC)
+        columns = {
+            "dedup_key": [hook.dedup_key for hook in unique],
+            "event_type": [hook.event_type for hook in unique],
+            "payload": [hook.payload for hook in unique],
+            # Nothing more to do for opens, sends, clicks...: stored as applied, so no sweep ever looks at them.
+            "applied_at": [None if acts(hook) else now for hook in unique],
         }
-        if hook.event_type in UNSUBSCRIBE_TYPES:
-            return [
-                LeadUnsubscribed.originate(
-                    key=(hook.dedup_key, "unsubscribed"),
-                    email=email,
-                    source="webhook",
-                    reason="Instantly lead_unsubscribed",
-                    **common,
-                )
-            ]
-        if hook.event_type in BOUNCE_TYPES:
-            return [
-                LeadBounced.originate(
-                    key=(hook.dedup_key, "bounced"),
-                    email=email,
-                    bounce_type="hard",
-                    reason="Instantly email_bounced",
-                    **common,
-                )
-            ]
-        return []  # interest webhooks only move the pipeline stage
-
-
-def _acts(hook: Webhook) -> bool:
-    """Whether storing the webhook is not all there is to do."""
-    return bool(hook.lead_email) and hook.event_type in REPLY_TYPES | ATTRIBUTED_TYPES
-
-
-def _incoming(hook: Webhook, email: str) -> IncomingReply:
-    return IncomingReply(
-        key=(hook.dedup_key,),
-        email=email,
-        text=hook.reply_text or "",
-        subject=hook.reply_subject,
-        received_at=hook.timestamp or datetime.now(UTC),
-        source="instantly_webhook",
-        step=hook.step,
-        provider_email_id=hook.email_id,
-        automatic=hook.event_type == "auto_reply_received",
-        campaign_id=hook.campaign_id,
-        lead_id_hint=hook.lead_id_hint,
-        campaign_id_hint=hook.campaign_id_hint,
-    )
+        async with self._engine.connect() as connection:
+            inserted = set((await connection.execute(STORE_WEBHOOKS, columns)).scalars())
+        new = [hook.dedup_key in inserted and first[hook.dedup_key] == i for i, hook in enumerate(hooks)]
+        if applying := [hook for hook, is_new in zip(hooks, new, strict=True) if is_new and acts(hook)]:
+            self._apply_soon(applying)
+        return new

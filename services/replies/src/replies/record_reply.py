@@ -10,23 +10,25 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
-
-from sqlalchemy.dialects.postgresql import insert
+from typing import Any, Literal
 
 from coldstream_shared.events import ReplyReceived
+from coldstream_shared.sql import insert_many_or_skip
 from coldstream_shared.unit_of_work import UnitOfWork
 from replies.actions import SERVICE, ApplyClassification
-from replies.attribution import Attribution, Attributions, attribute
+from replies.attribution import Attribution, Attributions
 from replies.classifier import CLASSIFIER, Classification, classify
 from replies.reply_text import fold, latest_reply
 from replies.store import inbound_replies
 
-# Parameters at execute time: compiled once, whatever the values (a per-row `.values()` recompiles).
-INSERT_REPLY = insert(inbound_replies).on_conflict_do_nothing().returning(inbound_replies.c.reply_id)
-AWAITING = dict.fromkeys(
-    ("category", "confidence", "reasoning", "key_phrase", "return_date", "referral_email", "classifier")
-) | {"status": "awaiting_model", "classified_at": None}
+VERDICT_COLUMNS = ("category", "confidence", "reasoning", "key_phrase", "return_date", "referral_email", "classifier")
+AWAITING = dict.fromkeys(VERDICT_COLUMNS) | {"status": "awaiting_model", "classified_at": None}
+REPLY_COLUMNS = (
+    *VERDICT_COLUMNS,
+    *("status", "classified_at", "reply_id", "fingerprint", "provider_email_id", "email", "lead_id", "campaign_id"),
+    *("source", "received", "received_at"),
+)
+INSERT_REPLIES = insert_many_or_skip(inbound_replies, REPLY_COLUMNS, returning="reply_id")
 # What the rules settle for good; the model is only asked about the rest.
 DECISIVE = frozenset({"unsubscribe", "bounce", "out_of_office", "auto_reply"})
 # Categories a reply Instantly marked as automatic may keep; anything "human" becomes auto_reply.
@@ -83,7 +85,39 @@ class RecordReply:
 
         `known`: attributions loaded for a whole batch; without it the address is looked up now.
         """
-        who = await self._attribute(uow, reply, known)
+        [received] = await self.record_many(uow, [reply], known)
+        return received
+
+    async def record_many(
+        self, uow: UnitOfWork, replies: list[IncomingReply], known: Attributions | None = None
+    ) -> list[ReplyReceived | None]:
+        """`__call__` for several replies, stored in one statement: each one's event, or None for a repeat.
+
+        Two replies in the list that are the same reply (same sender, same words) are recorded once, as the first.
+        """
+        if known is None:
+            known = await Attributions.load(uow.session, [r.email for r in replies if not _hinted(r)])
+        decided = [self._decide(reply, known) for reply in replies]
+        rows = [row for _, _, _, row in decided]
+        stored = set(
+            (await uow.session.execute(INSERT_REPLIES, {c: [r[c] for r in rows] for c in REPLY_COLUMNS})).scalars()
+        )
+        results: list[ReplyReceived | None] = []
+        for received, verdict, now, _ in decided:
+            if received.event_id not in stored:
+                results.append(None)
+                continue
+            uow.emit(received)
+            if now:
+                await self._apply(uow, received, verdict, CLASSIFIER, row_updated=True)
+            results.append(received)
+        return results
+
+    def _decide(
+        self, reply: IncomingReply, known: Attributions
+    ) -> tuple[ReplyReceived, Classification, bool, dict[str, Any]]:
+        """The reply's event, the rules' verdict, whether it stands now, and the row to store."""
+        who = _attribute(reply, known)
         received = ReplyReceived.originate(
             producer=SERVICE,
             key=(*reply.key, "received"),
@@ -113,18 +147,15 @@ class RecordReply:
             "received": received.model_dump(mode="json"),
             "received_at": received.received_at,
         }
-        stored = await uow.session.execute(INSERT_REPLY, row)
-        if stored.first() is None:
-            return None
-        uow.emit(received)
-        if now:
-            await self._apply(uow, received, verdict, CLASSIFIER, row_updated=True)
-        return received
+        return received, verdict, now, row
 
-    @staticmethod
-    async def _attribute(uow: UnitOfWork, reply: IncomingReply, known: Attributions | None) -> Attribution:
-        if reply.lead_id_hint and reply.campaign_id_hint:  # sending's custom variables, merged by Instantly
-            return Attribution(reply.lead_id_hint, reply.campaign_id_hint)
-        if known is not None:
-            return known.of(reply.email, reply.campaign_id)
-        return await attribute(uow.session, reply.email, reply.campaign_id)
+
+def _hinted(reply: IncomingReply) -> bool:
+    """Sending's custom variables, merged by Instantly, name the lead and campaign: nothing to look up."""
+    return bool(reply.lead_id_hint and reply.campaign_id_hint)
+
+
+def _attribute(reply: IncomingReply, known: Attributions) -> Attribution:
+    if _hinted(reply):
+        return Attribution(reply.lead_id_hint, reply.campaign_id_hint)
+    return known.of(reply.email, reply.campaign_id)

@@ -14,6 +14,11 @@ class RepliesSettings(ServiceSettings):
     webhook_secret: SecretStr | None = None
     webhook_secret_header: str = "X-Webhook-Secret"  # noqa: S105 - a header name, not a secret
     webhook_max_body_bytes: int = 256 * 1024
+    # Group commit: webhooks arriving together share one INSERT; this many may be in flight at once.
+    webhook_batch_max: int = 100
+    webhook_batch_concurrency: int = 2
+    # Webhooks are applied just after their 200; this loop applies any a crash or a failure left unapplied.
+    webhook_sweep_seconds: float = 10.0
 
     # Claude decides what the rules leave ambiguous; unset key = rules only. Standard names, no prefix.
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")

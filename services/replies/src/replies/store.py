@@ -28,7 +28,9 @@ REPLY_STATUSES = ("awaiting_model", "classified")
 ACTION_KINDS = ("notify", "interest")
 
 # Every webhook as it arrived, stored before it is applied. Instantly sends no event id, so the key is derived
-# (see webhooks.dedup_key); a replay hits the primary key and is applied once.
+# (see webhooks.dedup_key); a replay hits the primary key and is applied once. The 200 waits for this row only;
+# `applied_at` is set in the transaction that applies the webhook (at once for types with nothing to apply), so
+# a webhook stored but not yet applied when the process died is found again by the partial index.
 webhook_inbox = Table(
     "webhook_inbox",
     metadata,
@@ -36,6 +38,12 @@ webhook_inbox = Table(
     Column("event_type", String(100), nullable=False),
     Column("payload", JSONB, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("applied_at", DateTime(timezone=True)),
+)
+Index(
+    "ix_replies_webhook_inbox_unapplied",
+    webhook_inbox.c.received_at,
+    postgresql_where=webhook_inbox.c.applied_at.is_(None),
 )
 
 # Projection of `email.sent`: attributes replies to leads and maps footer tokens to addresses.

@@ -90,6 +90,11 @@ def parse(body: bytes) -> Webhook:
     if not isinstance(payload, dict):
         raise BadWebhookError("body must be a JSON object")
     _check_storable(payload)
+    return from_payload(payload)
+
+
+def from_payload(payload: dict[str, Any]) -> Webhook:
+    """The webhook in a decoded body (or in a stored one, when a left-over is applied later)."""
     event_type = payload.get("event_type")
     if not isinstance(event_type, str) or not event_type.strip():
         raise BadWebhookError("missing or empty 'event_type'")

@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 from nats.js.client import JetStreamContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from coldstream_shared.events import EmailSent, Event
+from replies.store import webhook_inbox
+from replies.webhooks import dedup_key
 
 GUARD = 60.0  # seconds: only so a broken run fails instead of hanging, never a performance claim
 SECRET = "test-secret"
@@ -43,6 +45,34 @@ async def post(http: httpx.AsyncClient, payload: Any, secret: str | None = SECRE
     headers = {"X-Webhook-Secret": secret} if secret is not None else {}
     content = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return await http.post("/webhooks/instantly", content=content, headers=headers)
+
+
+async def post_applied(http: httpx.AsyncClient, database_url: str, payload: dict[str, Any]) -> httpx.Response:
+    """Post a webhook and wait until what it causes is applied (the 200 only says it is stored)."""
+    response = await post(http, payload)
+    assert response.status_code == 200, response.text
+    applied = select(webhook_inbox.c.applied_at).where(
+        webhook_inbox.c.dedup_key == dedup_key(payload), webhook_inbox.c.applied_at.is_not(None)
+    )
+    await eventually(lambda: rows(database_url, applied))
+    return response
+
+
+async def all_applied(database_url: str) -> None:
+    """Wait until every stored webhook has been applied."""
+    unapplied = select(func.count()).select_from(webhook_inbox).where(webhook_inbox.c.applied_at.is_(None))
+    await eventually(async_not(lambda: scalar_of(database_url, unapplied)))
+
+
+async def scalar_of(database_url: str, query: Any) -> Any:
+    return (await rows(database_url, query))[0][0]
+
+
+def async_not(check: Callable[[], Any]) -> Callable[[], Any]:
+    async def negated() -> bool:
+        return not await check()
+
+    return negated
 
 
 async def publish(js: JetStreamContext, event: Event) -> None:

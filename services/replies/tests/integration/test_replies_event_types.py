@@ -6,7 +6,19 @@ import uuid
 from typing import Any
 
 import pytest
-from replies_helpers import eventually, matching, post, publish, rows, sent, unique_email, webhook, where
+from replies_helpers import (
+    all_applied,
+    eventually,
+    matching,
+    post,
+    post_applied,
+    publish,
+    rows,
+    sent,
+    unique_email,
+    webhook,
+    where,
+)
 from sqlalchemy import func, select
 
 from coldstream_shared import subjects
@@ -59,6 +71,7 @@ async def test_every_documented_event_type_is_accepted_and_stored(replies_servic
             assert response.status_code == 200, (event_type, response.text)
         unknown = await post(http, webhook("lead_custom_label_42", email, custom_interest_value=7))
         assert unknown.status_code == 200
+        await all_applied(database_url)
         stored = await rows(database_url, select(webhook_inbox.c.event_type))
         assert {row.event_type for row in stored} == set(DOCUMENTED) | {"lead_custom_label_42"}
         replies = await rows(database_url, select(inbound_replies.c.category, inbound_replies.c.source))
@@ -96,6 +109,7 @@ async def test_same_reply_replayed_ten_times_is_one_reply_row(replies_service: A
     async with replies_service() as (_, http, database_url):
         answers = [(await post(http, payload)).json()["duplicate"] for _ in range(10)]
         assert answers == [False] + [True] * 9
+        await all_applied(database_url)
         count = select(func.count()).select_from(inbound_replies).where(inbound_replies.c.email == email)
         assert (await rows(database_url, count))[0][0] == 1
 
@@ -110,11 +124,11 @@ async def test_interest_webhooks_and_sends_move_the_pipeline_stage(replies_servi
             return found[0].stage if found else None
 
         assert await eventually(stage) == "touch_2_sent"
-        await post(http, webhook("lead_meeting_booked", email))
+        await post_applied(http, database_url, webhook("lead_meeting_booked", email))
         assert await stage() == "booked"
-        await post(http, webhook("lead_interested", email))  # a late echo never moves a lead backwards
+        await post_applied(http, database_url, webhook("lead_interested", email))  # a late echo never moves it back
         assert await stage() == "booked"
-        await post(http, webhook("lead_unsubscribed", email))
+        await post_applied(http, database_url, webhook("lead_unsubscribed", email))
         assert await stage() == "unsubscribed"
         await publish(js, sent(email, campaign_id, lead_id, step=3))
         [unsubscribed] = await matching(js, subjects.LEAD_UNSUBSCRIBED, lambda e: e["email"] == email)

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from replies_helpers import matching, post, rows, unique_email, webhook, where
+from replies_helpers import matching, post_applied, rows, unique_email, webhook, where
 from typer.testing import CliRunner
 
 from coldstream.cli import app as cli
@@ -25,7 +25,7 @@ async def coldstream(*args: str) -> Any:
 async def test_override_is_audited_republished_and_acted_on(replies_service: Any, js: Any, nats_url: str) -> None:
     email = unique_email()
     async with replies_service() as (_, http, database_url):
-        await post(http, webhook("reply_received", email, reply_text="ok"))
+        await post_applied(http, database_url, webhook("reply_received", email, reply_text="ok"))
         [reply] = await rows(database_url, where(inbound_replies, email=email))
         assert reply.category == "neutral"
         flags = ["--database-url", database_url, "--nats-url", nats_url]

@@ -1,12 +1,14 @@
-"""Safety nets against the local Instantly fake: the emails poll (cursor, dedup, rate limit) and webhook resume."""
+"""Safety nets: the emails poll (cursor, dedup, rate limit), webhook resume, and the sweep of unapplied webhooks."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from replies_helpers import eventually, matching, post, rows, unique_email, webhook, where
+from replies_helpers import all_applied, eventually, matching, post, post_applied, rows, unique_email, webhook, where
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from coldstream.fakes.instantly_inbox import FakeInstantlyInbox
 from coldstream_shared import subjects
@@ -17,7 +19,8 @@ from replies.main import RepliesApp
 from replies.poll_replies import CURSOR, PollReplies
 from replies.record_reply import RecordReply
 from replies.resume_webhooks import ResumeDisabledWebhooks
-from replies.store import inbound_replies, poll_state
+from replies.store import inbound_replies, poll_state, webhook_inbox
+from replies.webhooks import dedup_key
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +38,9 @@ async def test_poll_records_missed_replies_once_and_keeps_its_cursor(replies_ser
         fake.add_reply(missed, "Please take me off your list")
         fake.add_reply(auto, "Thanks for your email, we will get back to you", is_auto_reply=1)
         # The webhook delivered the first reply already (Instantly's payload repeats the text).
-        await post(http, webhook("reply_received", delivered, reply_text="Sounds good, tell me more"))
+        await post_applied(
+            http, database_url, webhook("reply_received", delivered, reply_text="Sounds good, tell me more")
+        )
         client = InstantlyClient(fake.api_key, fake.base_url)
         try:
             poll = poller(app, client)
@@ -120,3 +125,34 @@ async def test_the_service_runs_both_safety_nets_when_a_key_is_set(replies_servi
             [received] = await matching(js, subjects.REPLY_RECEIVED, lambda e: e["email"] == email)
             assert received["source"] == "instantly_poll"
             await eventually(lambda: disabled["status"] == 1)
+
+
+async def test_a_webhook_stored_but_never_applied_is_applied_once_by_the_sweep(replies_service: Any, js: Any) -> None:
+    unsubscribed, replied = unique_email(), unique_email()
+    reply = webhook("reply_received", replied, reply_text="Tell me more")
+    payloads = [webhook("lead_unsubscribed", unsubscribed), reply]
+    async with replies_service(webhook_sweep_seconds=0.2) as (_, http, database_url):
+        # As if the process died between the 200 and applying them.
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                for payload in payloads:
+                    await conn.execute(
+                        webhook_inbox.insert().values(
+                            dedup_key=dedup_key(payload),
+                            event_type=payload["event_type"],
+                            payload=payload,
+                            received_at=datetime.now(UTC) - timedelta(minutes=5),
+                        )
+                    )
+        finally:
+            await engine.dispose()
+        [event] = await matching(js, subjects.LEAD_UNSUBSCRIBED, lambda e: e["email"] == unsubscribed)
+        assert event["source"] == "webhook"
+        [received] = await matching(js, subjects.REPLY_RECEIVED, lambda e: e["email"] == replied)
+        assert received["text"] == "Tell me more"
+        await all_applied(database_url)
+        # Instantly retrying the same deliveries now changes nothing.
+        assert [(await post(http, payload)).json()["duplicate"] for payload in payloads] == [True, True]
+        again = await matching(js, subjects.REPLY_RECEIVED, lambda e: e["email"] == replied, settle=1.0)
+        assert len(again) == 1
