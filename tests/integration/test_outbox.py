@@ -106,3 +106,13 @@ async def test_an_event_is_published_even_when_the_caller_fails_after_committing
         await fail_after_commit()
     seen = await collect(nats_url, "lead.scraped", lambda p: p.get("event_id") == str(event.event_id), settle=0)
     assert len(seen) == 1
+
+
+async def test_a_burst_of_published_ids_is_marked_in_one_statement(parts: Parts) -> None:
+    # A 100k-row import publishes faster than the relay's round: more ids than asyncpg's 32,767 parameters.
+    event = scraped(f"outbox-{uuid.uuid4().hex[:8]}")
+    async with parts.sessions() as session, session.begin():
+        await parts.outbox.add(session, [(event, {})])
+    parts.outbox._published.update([event.event_id, *(uuid.uuid4() for _ in range(40_000))])
+    await parts.outbox.mark_published()
+    assert await published_at(parts, event) is not None

@@ -100,7 +100,6 @@ async def test_any_lead_file_is_imported_row_by_row_or_fails_as_a_whole(
     await import_file(runtime, database, tmp_path, content.replace(b"\x00", b""))
 
 
-@pytest.mark.xfail(strict=True, reason="discovery: a NUL in a cell fails the whole import with a database error")
 async def test_a_nul_in_one_cell_does_not_fail_the_import(
     runtime: Runtime, database: AsyncEngine, tmp_path: Path
 ) -> None:

@@ -108,7 +108,6 @@ def test_no_row_disappears(folder: Path, file: tuple[bytes, int]) -> None:
     assert len(outcomes) == rows
 
 
-@pytest.mark.xfail(strict=True, reason="discovery: `build_lead` keeps NUL characters (see the fuzz report)")
 @pytest.mark.parametrize(
     "content",
     [b"email,name\nada@acme.com,A\x00da\n", b"mail\n\x00\n", b"email,no\x00te\nada@acme.com,x\n"],

@@ -20,7 +20,22 @@ from uuid import UUID
 from faststream.nats import NatsBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, String, Table, Uuid, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -132,10 +147,14 @@ class Outbox:
         ids, self._published = list(self._published), set()
         try:
             async with self._sessions() as session, session.begin():
+                # One array parameter: an IN list takes one parameter per id, and a burst (a 100k-row import)
+                # passed asyncpg's limit of 32,767 parameters per statement.
                 await session.execute(
                     update(self._table)
-                    .where(self._table.c.event_id.in_(ids), self._table.c.published_at.is_(None))
-                    .values(published_at=func.now())
+                    .where(self._table.c.event_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+                    .where(self._table.c.published_at.is_(None))
+                    .values(published_at=func.now()),
+                    {"ids": ids},
                 )
         except BaseException:
             self._published.update(ids)

@@ -121,7 +121,7 @@ def map_columns(headers: Sequence[str], column_map: Mapping[str, str] | None = N
     for i, header in enumerate(headers):
         if i in claimed:
             continue
-        name = header.strip().lstrip("\ufeff") or f"column_{i + 1}"
+        name = header.replace("\x00", "").strip().lstrip("\ufeff") or f"column_{i + 1}"
         # A repeated header keeps every column: the later ones get a suffix instead of overwriting the first.
         while name in extras:
             name = f"{name}_{i + 1}"

@@ -25,7 +25,8 @@ from discovery.places import locate
 # and an absurd cell must not bloat every event that carries the lead downstream. Extra columns are cut instead.
 MAX_FIELD_CHARS = 500
 MAX_EXTRA_CHARS = 1000
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+# NUL too: Postgres refuses it in text, and one NUL used to fail the whole import.
+_INVISIBLE = re.compile(r"[\x00\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"\s+")
 # The bundled public-suffix snapshot only: no network at import time.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
