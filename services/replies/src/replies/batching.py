@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from replies.webhooks import Webhook
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 StoreBatch = Callable[[list[Webhook]], Awaitable[list[bool]]]
@@ -68,12 +71,7 @@ class WebhookBatcher:
     async def _dispatch(self) -> None:
         while True:
             await self._slots.acquire()
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            task = asyncio.create_task(self._run(batch))
-            self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
+            _start(self._batches, self._run(await _next_batch(self._queue, self._max_batch)))
 
     async def _run(self, batch: list[Item]) -> None:
         try:
@@ -153,12 +151,7 @@ class BackgroundApplier:
     async def _work(self) -> None:
         while True:
             await self._turn.acquire()
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            task = asyncio.create_task(self._run(batch))
-            self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
+            _start(self._batches, self._run(await _next_batch(self._queue, self._max_batch)))
 
     async def _run(self, batch: list[Webhook]) -> None:
         released = False
@@ -198,3 +191,18 @@ async def _stop(task: asyncio.Task[None] | None) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _next_batch(queue: asyncio.Queue[T], max_batch: int) -> list[T]:
+    """Wait for one item, then take whatever else is already waiting, up to `max_batch`."""
+    batch = [await queue.get()]
+    while len(batch) < max_batch and not queue.empty():
+        batch.append(queue.get_nowait())
+    return batch
+
+
+def _start(tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` as a task kept in `tasks` until it ends (so shutdown can wait for it)."""
+    task = asyncio.create_task(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
