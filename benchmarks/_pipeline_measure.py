@@ -8,7 +8,6 @@ the outbox publish together.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 import uuid
@@ -17,9 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig
-from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
 
+from coldstream.stream_scan import read_stream
 from coldstream_shared import subjects
 from coldstream_shared.streams import STREAM_CONFIGS
 
@@ -32,7 +30,6 @@ STAGES = (
     ("sending (email.generated → email.sent)", subjects.EMAIL_GENERATED, subjects.EMAIL_SENT),
     ("end to end (lead.scraped → email.sent)", subjects.LEAD_SCRAPED, subjects.EMAIL_SENT),
 )
-READ_CONCURRENCY = 64  # direct reads in flight; one request per message, so pipelining is what makes it quick
 
 
 @dataclass(frozen=True)
@@ -45,43 +42,22 @@ class Stamped:
     at: float
 
 
-async def _read_stream(js: JetStreamContext, stream: str, campaign_id: str) -> list[Stamped]:
-    """Every message of `stream` stored now that belongs to `campaign_id`, with its JetStream timestamp."""
-    try:
-        last = (await js.stream_info(stream)).state.last_seq
-    except NotFoundError:
-        return []
-    gate = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(seq: int) -> Stamped | None:
-        async with gate:
-            try:
-                raw = await js.get_msg(stream, seq)
-            except NotFoundError:  # deleted sequence
-                return None
-        try:
-            payload = json.loads(raw.data or b"")
-        except ValueError:
-            return None
-        if not isinstance(payload, dict) or payload.get("campaign_id") != campaign_id or raw.time is None:
-            return None
-        return Stamped(raw.subject or "", payload.get("lead_id"), payload.get("step"), raw.time.timestamp())
-
-    found = await asyncio.gather(*(one(seq) for seq in range(1, last + 1)))
-    return [s for s in found if s is not None]
-
-
 async def read_stamped(
     nats_url: str, campaign_id: str, streams: Iterable[str] = ("CAMPAIGNS", "LEADS", "EMAILS")
 ) -> list[Stamped]:
-    """The campaign's stored events with their stream timestamps (coldstream.stream_scan drops the timestamp)."""
+    """The campaign's stored events with the time each stream stored them."""
     nc = await nats.connect(nats_url, connect_timeout=5)
     try:
-        js = nc.jetstream(timeout=30)
-        per_stream = await asyncio.gather(*(_read_stream(js, s, campaign_id) for s in streams))
+        per_stream = await asyncio.gather(*(read_stream(nc, s) for s in streams))
     finally:
         await nc.close()
-    return sorted((s for found in per_stream for s in found), key=lambda s: s.at)
+    found = []
+    for stored, _ in per_stream:
+        for message in stored:
+            payload = message.payload()
+            if payload is not None and payload.get("campaign_id") == campaign_id:
+                found.append(Stamped(message.subject, payload.get("lead_id"), payload.get("step"), message.time))
+    return sorted(found, key=lambda s: s.at)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

@@ -10,6 +10,7 @@ Choices (see docs/architecture.md):
 - File storage; the server runs with `sync_interval: always` so an acknowledged publish is on disk.
 - A duplicate window of 10 minutes: a producer that retries a publish within it (same `Nats-Msg-Id`) is dropped.
   Consumers are idempotent anyway, so the window only has to cover quick retries.
+- Direct get allowed: the CLI, the chaos run and the benchmarks read stored events in batches by sequence.
 - Replicas from `COLDSTREAM_STREAM_REPLICAS` (3 on the Kubernetes NATS cluster, see deploy/k8s). Unset, new streams
   get one replica and existing streams keep theirs, so a CLI run without the variable never shrinks an R3 stream.
 """
@@ -48,6 +49,8 @@ def _config(name: str, subject_filter: str, description: str, max_age: float = M
         max_age=max_age,
         duplicate_window=DUPLICATE_WINDOW,
         num_replicas=1,
+        # Lets the operator's tools read stored messages in batches by sequence (direct get), without a consumer.
+        allow_direct=True,
     )
 
 

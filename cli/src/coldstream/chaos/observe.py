@@ -1,15 +1,14 @@
 """Watch the streams through a nats-server restart: a tail that remembers where it was in each stream.
 
-`stream_scan.follow` reads by sequence too, but gives up when the server goes away; the chaos run restarts the
-server on purpose, so this tail keeps its positions, waits, and reads on from where it stopped (no message is fed
-twice, none skipped).
+Reads with `stream_scan.read_batch` like every other tool; `stream_scan.follow` gives up when the server goes
+away, and the chaos run restarts the server on purpose, so this tail keeps its positions, waits, and reads on from
+where it stopped (no message is fed twice, none skipped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
-from nats.js.errors import NotFoundError
+from nats.errors import NoRespondersError
 
 from coldstream.funnel import Funnel
+from coldstream.stream_scan import read_batch
 from coldstream_shared import subjects
 
 STREAMS = ("CAMPAIGNS", "LEADS", "EMAILS", "REPLIES", "DLQ")
@@ -66,30 +66,22 @@ class Tail:
         self.funnel.feed(subject, payload)
         self.events.feed(subject, payload)
 
-    async def _read(self, js: Any, stream: str) -> None:
-        try:
-            last = (await js.stream_info(stream)).state.last_seq
-        except NotFoundError:
-            return
-        while self._next[stream] <= last:
-            try:
-                raw = await js.get_msg(stream, self._next[stream])
-            except NotFoundError:  # deleted (a settled dead letter)
-                raw = None
-            self._next[stream] += 1  # only after the read succeeded: a failed read is tried again
-            if raw is not None and raw.subject and raw.data:
-                with contextlib.suppress(ValueError):
-                    payload = json.loads(raw.data)
-                    if isinstance(payload, dict):
-                        self._visit(raw.subject, payload)
+    async def _read(self, nc: Any, stream: str) -> None:
+        while batch := await read_batch(nc, stream, self._next[stream]):
+            for message in batch:
+                payload = message.payload()
+                if payload is not None and message.subject:
+                    self._visit(message.subject, payload)
+            self._next[stream] = batch[-1].sequence + 1  # only after the read succeeded: a failed one is retried
 
     async def _connection_error(self, error: Exception) -> None:
         log.debug("stream tail connection: %s", error)
 
-    async def catch_up(self, js: Any) -> None:
+    async def catch_up(self, nc: Any) -> None:
         """Read every stream to its current end."""
         for stream in STREAMS:
-            await self._read(js, stream)
+            with contextlib.suppress(NoRespondersError):  # not created yet
+                await self._read(nc, stream)
 
     async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
         """Keep reading until `stop` is set; then read to the end once more."""
@@ -101,11 +93,10 @@ class Tail:
             error_cb=self._connection_error,  # the restart is planned: a line, not a traceback per attempt
         )
         try:
-            js = nc.jetstream()
             while True:
                 final = stop.is_set()
                 try:
-                    await self.catch_up(js)
+                    await self.catch_up(nc)
                 except (NatsError, TimeoutError, OSError) as error:  # the server restarts: read on once it is back
                     self.outages += 1
                     log.info("stream tail paused: %s", type(error).__name__)
