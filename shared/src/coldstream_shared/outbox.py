@@ -29,15 +29,18 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
     any_,
     bindparam,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import TextClause
 
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.streams import stream_for
@@ -82,8 +85,20 @@ class Pending:
 
     event_id: UUID
     subject: str
-    payload: dict[str, Any]
+    body: str  # the event as JSON, encoded once for both the outbox row and the message
     headers: dict[str, str]
+    correlation_id: str
+
+    @classmethod
+    def of(cls, event: Event, headers: dict[str, str]) -> Pending:
+        """An event about to be stored."""
+        return cls(event.event_id, event.subject, event.model_dump_json(), headers, str(event.correlation_id))
+
+    @classmethod
+    def stored(cls, event_id: UUID, subject: str, payload: dict[str, Any], headers: dict[str, str]) -> Pending:
+        """An event read back from the outbox table."""
+        correlation_id = str(payload.get("correlation_id") or event_id)
+        return cls(event_id, subject, to_json(payload).decode(), headers, correlation_id)
 
 
 class Outbox:
@@ -93,6 +108,7 @@ class Outbox:
         self._table = table
         self._sessions = sessions
         self._broker = broker
+        self._insert = _insert_statement(table)
         self._js: JetStreamContext | None = None
         self._js_connection: object = None
         # Published but not yet marked: marked in one UPDATE per relay round instead of one per transaction.
@@ -100,14 +116,17 @@ class Outbox:
 
     async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> list[Pending]:
         """Store events in the caller's transaction, each with the trace context it was emitted in."""
-        pending = [Pending(e.event_id, e.subject, e.model_dump(mode="json"), carrier) for e, carrier in events]
+        pending = [Pending.of(event, carrier) for event, carrier in events]
         if pending:
+            # One statement of fixed text with one array per column, whatever the number of events.
             await session.execute(
-                self._table.insert(),
-                [
-                    {"event_id": p.event_id, "subject": p.subject, "payload": p.payload, "headers": p.headers}
-                    for p in pending
-                ],
+                self._insert,
+                {
+                    "event_ids": [p.event_id for p in pending],
+                    "subjects": [p.subject for p in pending],
+                    "payloads": [p.body for p in pending],
+                    "headers": [to_json(p.headers).decode() for p in pending],
+                },
             )
         return pending
 
@@ -135,7 +154,7 @@ class Outbox:
             ).all()
             if not rows:
                 return 0
-            results = await self._publish_all([Pending(*row) for row in rows])
+            results = await self._publish_all([Pending.stored(*row) for row in rows])
             done = [row.event_id for row, result in zip(rows, results, strict=True) if result is None]
             for row, result in zip(rows, results, strict=True):
                 if result is not None:  # one unpublishable row must not hold back the others
@@ -184,13 +203,13 @@ class Outbox:
                 **event.headers,
                 "Nats-Msg-Id": str(event.event_id),
                 "content-type": "application/json",
-                "correlation_id": str(event.payload.get("correlation_id") or event.event_id),
+                "correlation_id": event.correlation_id,
             }
             try:
                 acks.append(
                     await js.publish_async(
                         event.subject,
-                        to_json(event.payload),
+                        event.body.encode(),
                         # No stall timeout: with one, every publish yields to the event loop, whose flusher then
                         # writes each message to the socket alone (a syscall each); without, the burst goes in one.
                         wait_stall=None,
@@ -225,6 +244,20 @@ class Outbox:
             except Exception:
                 log.exception("outbox relay failed; retrying in %.1fs", interval)
             await asyncio.sleep(interval)
+
+
+def _insert_statement(table: Table) -> TextClause:
+    """Insert many events given as arrays; the JSON arrives as text and Postgres parses it once into JSONB."""
+    return text(
+        f"INSERT INTO {table.schema}.{table.name} (event_id, subject, payload, headers)"
+        " SELECT e, s, p::jsonb, h::jsonb FROM unnest(CAST(:event_ids AS uuid[]), CAST(:subjects AS text[]),"
+        " CAST(:payloads AS text[]), CAST(:headers AS text[])) AS t(e, s, p, h)"
+    ).bindparams(
+        bindparam("event_ids", type_=ARRAY(Uuid)),
+        bindparam("subjects", type_=ARRAY(Text)),
+        bindparam("payloads", type_=ARRAY(Text)),
+        bindparam("headers", type_=ARRAY(Text)),
+    )
 
 
 def _outcome(ack: asyncio.Future[Any] | Exception) -> Exception | None:
