@@ -9,9 +9,10 @@ separate processes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import resource
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,26 +22,31 @@ from pathlib import Path
 import asyncpg
 import nats
 import nats.errors
+import psutil
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from benchmarks._discovery_measure import GcClock, cpu_by_process, fsync_publish_rate, import_stages, peak_rss_mb
+from benchmarks._discovery_report import Workload, report
 from coldstream.runtime.nats import NatsServer
 from coldstream.runtime.postgres import FAST_TEST_SETTINGS, PostgresServer
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted
+from coldstream_shared.heap import settle_heap
 from coldstream_shared.messaging import declare_streams
 from coldstream_shared.migrations import upgrade
 from coldstream_shared.service import build_runtime
-from coldstream_shared.streams import ensure_streams
 from discovery.import_campaign import SERVICE, ImportCampaign
 from discovery.known import KnownSet, known_emails
 from discovery.outcomes import CampaignView, decide, prepare
+from discovery.preparation import RowPreparer
 from discovery.settings import DiscoverySettings
 from discovery.sources import open_source
 from discovery.store import metadata
 
-ROWS = 100_000
-KNOWN = 1_000_000
+# Smaller runs while iterating: BENCH_DISCOVERY_ROWS=20000 .venv/bin/python -m benchmarks discovery
+ROWS = int(os.environ.get("BENCH_DISCOVERY_ROWS", 100_000))
+KNOWN = int(os.environ.get("BENCH_DISCOVERY_KNOWN", 1_000_000))
 TARGET_SECONDS = 30
 TITLES = ["Head of Growth", "VP Marketing", "Marketing Manager", "CTO", "Accountant", "Sales Director", "Engineer"]
 COUNTRIES = [("Germany", "+49 30 {:07d}"), ("France", "+33 1 {:08d}"), ("United Kingdom", "+44 20 {:08d}")]
@@ -63,25 +69,6 @@ class DefaultSyncNats(NatsServer):
 
     def render_config(self) -> str:
         return "\n".join(line for line in super().render_config().splitlines() if "sync_interval" not in line) + "\n"
-
-
-async def fsync_publish_rate(root: Path, n: int = 2000) -> float:
-    """Events/s JetStream acknowledges with `sync_interval: always` (the stack's setting), sequential publishes."""
-    server = NatsServer(root / "nats-fsync", port=0, http_port=0)
-    server.start()
-    try:
-        nc = await nats.connect(server.url)
-        js = nc.jetstream()
-        await ensure_streams(js)
-        payload = b"x" * 600  # about one lead.scraped event
-        started = time.perf_counter()
-        for i in range(n):
-            await js.publish("lead.scraped", payload, stream="LEADS", headers={"Nats-Msg-Id": f"m{i}"}, timeout=30)
-        rate = n / (time.perf_counter() - started)
-        await nc.close()
-    finally:
-        server.stop()
-    return rate
 
 
 def known_email(i: int) -> str:
@@ -231,24 +218,43 @@ async def run() -> str:
             runtime = build_runtime(SERVICE, settings, metadata)
             await declare_streams(runtime.broker)
             started_event = CampaignStarted.originate(producer="bench", key="bench", campaign_id="bench", campaign=spec)
+            # Built as the service builds it; its normalisation worker starts with the service, not with an import.
+            preparer = RowPreparer(settings.import_workers)
+            await preparer.ready()
+            import_campaign = ImportCampaign(
+                runtime.unit_of_work, batch_size=settings.import_batch_size, preparer=preparer
+            )
+            workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+            settle_heap()  # as the service does once started
+            clock = import_stages(runtime.outbox, preparer)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            cpu_before, load_before = cpu_by_process(), os.getloadavg()[0]
             started = time.perf_counter()
-            import_campaign = ImportCampaign(runtime.unit_of_work, batch_size=settings.import_batch_size)
+            relay = asyncio.create_task(runtime.outbox.relay())  # as in the service: marks and sweeps the outbox
             redeliveries = 0
-            while True:
-                try:
-                    await import_campaign(started_event)
-                    break
-                except nats.errors.TimeoutError:
-                    # What the service does: the batch is committed, its events wait in the outbox, the handler
-                    # fails and JetStream redelivers the start, which resumes after the cursor.
-                    redeliveries += 1
-                    if redeliveries > 100:
-                        raise
-            while await runtime.outbox.flush() > 0:
+            with GcClock() as gc_clock:
+                while True:
+                    try:
+                        await import_campaign(started_event)
+                        break
+                    except nats.errors.TimeoutError:
+                        # What the service does: the batch is committed, its events wait in the outbox, the handler
+                        # fails and JetStream redelivers the start, which resumes after the cursor.
+                        redeliveries += 1
+                        if redeliveries > 100:
+                            raise
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            while await runtime.outbox.flush(older_than=timedelta(0)) > 0:
                 pass
             elapsed = time.perf_counter() - started
+            clock.restore()
+            cpu = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_by_process().items()}
+            load_after = os.getloadavg()[0]
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            worker_mb = sum(peak_rss_mb(worker) for worker in workers)
+            preparer.close()
             async with runtime.engine.connect() as conn:
                 c = (await conn.execute(text("SELECT * FROM discovery.campaigns WHERE id = 'bench'"))).mappings().one()
                 unpublished = (
@@ -278,65 +284,14 @@ async def run() -> str:
         "elapsed": elapsed,
         "peak_mb": peak_mb,
         "rss_before": rss_before,
+        "worker_mb": worker_mb,
+        "workers": len(workers),
+        "load_before": load_before,
+        "load_after": load_after,
+        "gc_seconds": gc_clock.seconds,
+        "gc_full": gc_clock.collections[2],
     }
-    print(figures, reasons, unpublished, stages, flush=True)  # the raw figures, whatever the report does
-    return report(planted, figures, dict(c), unpublished, stages, latencies, fsync_rate)
-
-
-def report(
-    planted: dict[str, int],
-    figures: dict[str, float],
-    c: dict[str, object],
-    unpublished: int,
-    stages: dict[str, float],
-    latencies: tuple[list[float], list[float], float, int],
-    fsync_rate: float,
-) -> str:
-    load_seconds, elapsed, peak_mb, rss_before = (figures[k] for k in ("load", "elapsed", "peak_mb", "rss_before"))
-    batch = int(figures["batch"])
-    database, memory, build_seconds, known_size = latencies
-    p50, p99 = statistics.median(database), statistics.quantiles(database, n=100)[98]
-    m50, m99 = statistics.median(memory), statistics.quantiles(memory, n=100)[98]
-    verdict = "meets" if elapsed <= TARGET_SECONDS and peak_mb < 500 and min(p99, m99) < 1 else "misses"
-    stage_rows = "\n".join(f"| {name} | {seconds:.1f} s | {ROWS / seconds:,.0f} |" for name, seconds in stages.items())
-    db_seconds = max(0.0, elapsed - sum(stages.values()))
-    return f"""## Discovery
-
-**Workload:** a {ROWS:,}-row CSV (11 columns, Apollo-style headers; planted: {planted["known"]:,} known contacts,
-{planted["duplicates"]:,} exact duplicates, {planted["invalid"]:,} invalid addresses) imported by `ImportCampaign`
-against {KNOWN:,} known contacts in `discovery.contacts` (5% suppressed, 20% emailed in the last year; loaded with
-COPY in {load_seconds:.1f} s, not counted), ICP with titles, seniority, industry, location and size. Real Postgres
-and nats-server; batches of {batch} rows, each one transaction (outcomes, leads, exclusion log, organisations,
-counters, outbox) followed by the JetStream publish of its events.
-
-Result: **{verdict}** the target (<= {TARGET_SECONDS} s, < 500 MB, lookup p99 < 1 ms).
-
-| figure | value |
-|---|---|
-| end-to-end import (read, normalise, dedup, exclude, score, store, publish) \
-| **{elapsed:.1f} s** ({ROWS / elapsed:,.0f} rows/s) |
-| peak RSS of the importing process | {peak_mb:.0f} MB (before the import: {rss_before:.0f} MB) |
-| known-contact lookup, database (one address per query, 2,000 calls) | p50 {p50:.2f} ms, p99 {p99:.2f} ms |
-| known-contact lookup, `KnownSet` snapshot ({known_size:,} addresses, built in {build_seconds:.1f} s) \
-| p50 {m50 * 1000:.1f} µs, p99 {m99 * 1000:.1f} µs |
-| outcomes | {c["published"]:,} published, {c["invalid"]:,} rejected, {c["duplicates"]:,} duplicates, \
-{c["excluded"]:,} excluded ({c["cross_excluded"]:,} by history) |
-| events left unpublished in the outbox after the import | {unpublished} |
-| publish timeouts (each one a redelivery that resumed after the cursor) | {int(figures["redeliveries"])} |
-
-Rows/s per stage (each pure stage run alone over the same file; "store + publish" is the rest of the end-to-end
-time):
-
-| stage | time | rows/s |
-|---|---|---|
-{stage_rows}
-| store + publish (Postgres, outbox, JetStream) | {db_seconds:.1f} s | {ROWS / db_seconds if db_seconds else 0:,.0f} |
-
-**JetStream fsync.** The stack's nats-server fsyncs before acknowledging each message (`sync_interval: always`).
-Measured here: {fsync_rate:,.0f} acknowledged publishes/s on one stream, so publishing {ROWS:,} lead events takes at
-least {ROWS / fsync_rate:.0f} s with that setting, whatever discovery does. The import above therefore runs against
-a nats-server with JetStream's default fsync policy; everything else (Postgres with the test settings, the outbox,
-the publish of every event) is as in the service.
-
-Reproduce: `.venv/bin/python -m benchmarks discovery`.
-"""
+    # the raw figures, whatever the report does
+    print(figures, cpu, reasons, unpublished, stages, clock.seconds, flush=True)
+    workload = Workload(ROWS, KNOWN, TARGET_SECONDS, planted)
+    return report(workload, figures, cpu, dict(c), unpublished, stages, clock.seconds, latencies, fsync_rate)

@@ -19,6 +19,7 @@ from coldstream_shared.telemetry import tag_lead
 from discovery.approve_leads import ApproveLeads
 from discovery.import_campaign import SERVICE, ImportCampaign
 from discovery.known_contacts import RecordContact
+from discovery.preparation import RowPreparer
 from discovery.propose_lead import ProposeLead
 from discovery.providers import build_providers
 from discovery.settings import DiscoverySettings
@@ -27,10 +28,13 @@ from discovery.settings import DiscoverySettings
 IMPORT_ACK_WAIT = 120.0
 
 
-def register(runtime: Runtime, settings: DiscoverySettings) -> None:
+def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPreparer | None = None) -> None:
     """Attach the discovery subscribers to the broker."""
     import_campaign = ImportCampaign(
-        runtime.unit_of_work, batch_size=settings.import_batch_size, providers=build_providers(settings)
+        runtime.unit_of_work,
+        batch_size=settings.import_batch_size,
+        providers=build_providers(settings),
+        preparer=preparer,
     )
     record_contact = RecordContact(runtime.unit_of_work)
     approve_leads = ApproveLeads(runtime.unit_of_work)

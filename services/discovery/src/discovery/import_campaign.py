@@ -3,13 +3,17 @@
 Crash-safe and resumable: rows are handled in batches, and one transaction per batch records the rows' outcomes,
 advances the campaign's import cursor and stores the batch's events in the outbox. A redelivered
 `campaign.started` continues after the cursor; event ids derive from (source, row), so nothing is emitted twice.
-The event is claimed only in the last transaction, the one that emits `campaign.imported`.
+The event is claimed only in the last transaction, the one that emits `campaign.imported`. A batch's events are
+published after its commit while the next batch runs (pipeline.py), whose rows were normalised meanwhile in a
+worker process (preparation.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Literal
 
 from opentelemetry import trace
@@ -24,8 +28,10 @@ from discovery.campaign_events import import_finished_events, progress_event
 from discovery.import_records import campaign_view, finish_import, lock_import
 from discovery.lead_events import SERVICE, emit_in_lead_trace, event_for
 from discovery.outcome_records import record_outcomes
-from discovery.outcomes import decide, prepare
+from discovery.outcomes import decide
 from discovery.people_search import ProviderRegistry
+from discovery.pipeline import BatchPipeline
+from discovery.preparation import Prepared, RowPreparer, where_of
 from discovery.progress import ProgressMeter
 from discovery.row_stream import CampaignSource, batched, open_all, rows_after
 from discovery.sources import Cursor, SourceError, SourceRow
@@ -35,8 +41,8 @@ __all__ = ["SERVICE", "ImportCampaign"]
 
 log = logging.getLogger(__name__)
 Heartbeat = Callable[[], Awaitable[None]]
-# Batches (of this run) after which the leads table's statistics are refreshed: 1k, 10k and 100k rows at 100.
-ANALYZE_AFTER_BATCHES = frozenset({10, 100, 1000})
+# Rows (of this run) after which the leads table's statistics are refreshed.
+ANALYZE_AFTER_ROWS = (1_000, 10_000, 100_000)
 
 
 async def _no_heartbeat() -> None:
@@ -49,12 +55,14 @@ class ImportCampaign:
     def __init__(
         self,
         unit_of_work: Callable[[], UnitOfWork],
-        batch_size: int = 100,
+        batch_size: int = 1000,
         providers: ProviderRegistry | None = None,
+        preparer: RowPreparer | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._batch_size = batch_size
         self._providers = providers
+        self._preparer = preparer or RowPreparer()
 
     async def __call__(self, started: CampaignStarted, heartbeat: Heartbeat = _no_heartbeat) -> None:
         cursor = await self._begin(started)
@@ -65,17 +73,24 @@ class ImportCampaign:
             sources = open_all(started.campaign, self._providers)
             by_index = {source.index: source for source in sources}
             meters = {source.index: ProgressMeter(source.estimated_rows()) for source in sources}
-            count = 0
-            async for batch in batched(rows_after(sources, cursor), self._batch_size):
-                count += 1
-                for row in batch:
-                    meters[row.source_index].add(1)
-                meter = meters[batch[-1].source_index]
-                report = meter.due()
-                cursor = await self._import_batch(started, batch, by_index, cursor, campaign_span, report and meter)
-                await heartbeat()  # keeps JetStream from redelivering a long import
-                if count in ANALYZE_AFTER_BATCHES:
-                    await self._refresh_statistics()
+            names = {source.index: source.name for source in sources}
+            rows = batched(rows_after(sources, cursor), self._batch_size)
+            batches = self._preparer.batches(rows, names, started.campaign.icp)
+            async with BatchPipeline() as pipeline:
+                rows_done = 0
+                async for batch, prepared in batches:
+                    for row in batch:
+                        meters[row.source_index].add(1)
+                    meter = meters[batch[-1].source_index]
+                    report = meter.due() and meter
+                    await pipeline.run(
+                        partial(self._import_batch, started, batch, prepared, by_index, cursor, campaign_span, report)
+                    )
+                    cursor = Cursor(batch[-1].source_index, batch[-1].row_number)
+                    await heartbeat()  # keeps JetStream from redelivering a long import
+                    rows_done, before = rows_done + len(batch), rows_done
+                    if any(before < rows <= rows_done for rows in ANALYZE_AFTER_ROWS):
+                        await self._refresh_statistics()
         except SourceError as error:
             message = f"campaign {started.campaign_id}: {error}"
             await self._fail(started, message)
@@ -129,25 +144,28 @@ class ImportCampaign:
         self,
         started: CampaignStarted,
         batch: list[SourceRow],
+        prepared: list[Prepared],
         files: dict[int, CampaignSource],
         cursor: Cursor,
         campaign_span: SpanContext,
         meter: ProgressMeter | Literal[False],
-    ) -> Cursor:
-        """Record, count and publish one batch of rows in one transaction; returns the advanced cursor."""
+        committed: asyncio.Event,
+    ) -> None:
+        """Record, count and publish one batch of rows in one transaction; `committed` is set once it is durable
+        (its events are published after that, on leaving the unit of work)."""
         campaign_id, spec = started.campaign_id, started.campaign
         async with self._uow() as uow:
             state = await lock_import(uow.session, campaign_id)
             if state.cursor != cursor or state.status != "importing" or state.started_event_id != started.event_id:
                 # Another delivery of this start got ahead of us (a redelivery raced a slow worker).
                 raise TransientError(f"campaign {campaign_id} is being imported elsewhere", retry_after=30)
-            wheres = [f"row {row.row_number} of {files[row.source_index].name}" for row in batch]
-            prepared = [prepare(row, where) for row, where in zip(batch, wheres, strict=True)]
-            leads = [lead for lead in prepared if isinstance(lead, LeadData)]
+            names = {index: lead_file.name for index, lead_file in files.items()}
+            wheres = [where_of(row, names) for row in batch]
+            leads = [p.lead for p in prepared if isinstance(p.lead, LeadData)]
             hold = spec.approvals.leads == "manual" and not state.approved
             view = await campaign_view(uow.session, spec, campaign_id, leads, hold)
             outcomes = [
-                decide(row, lead, where, view) for row, lead, where in zip(batch, prepared, wheres, strict=True)
+                decide(row, p.lead, where, view, p.score) for row, p, where in zip(batch, prepared, wheres, strict=True)
             ]
             labels = {index: lead_file.label for index, lead_file in files.items()}
             carriers = {}
@@ -163,7 +181,7 @@ class ImportCampaign:
                     progress_event(started, labels[last.source_index], meter, key=(last.source_index, last.row_number))
                 )
             await uow.commit()
-        return Cursor(batch[-1].source_index, batch[-1].row_number)
+            committed.set()
 
     async def _refresh_statistics(self) -> None:
         """ANALYZE the leads table while a big import grows it: without fresh statistics the planner believes a

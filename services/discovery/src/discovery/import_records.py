@@ -16,7 +16,7 @@ from discovery.exclusion import ContactFacts
 from discovery.outcomes import CampaignView
 from discovery.people import People
 from discovery.sources import Cursor
-from discovery.store import campaigns, contacts, leads, suppressed_domains
+from discovery.store import any_of, campaigns, contacts, leads, suppressed_domains
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ async def contact_facts(
     found = await session.execute(
         select(
             contacts.c.email, contacts.c.suppressed_reason, contacts.c.suppressed_at, contacts.c.last_emailed_at
-        ).where(contacts.c.email.in_(emails))
+        ).where(contacts.c.email == any_of(emails))
     )
     suppressed: dict[str, tuple[str, datetime | None]] = {}
     emailed: dict[str, datetime] = {}
@@ -71,7 +71,7 @@ async def contact_facts(
     if domains:
         rows = await session.execute(
             select(suppressed_domains.c.domain, suppressed_domains.c.reason, suppressed_domains.c.suppressed_at).where(
-                suppressed_domains.c.domain.in_(domains)
+                suppressed_domains.c.domain == any_of(domains)
             )
         )
         blocked = {domain: (reason, at) for domain, reason, at in rows.tuples()}
@@ -92,13 +92,15 @@ async def campaign_view(
     # Two queries, not one with OR: each uses its own index, (campaign_id, email) and (campaign_id, linkedin_url).
     if emails:
         earlier = await session.execute(
-            select(leads.c.email, leads.c.lead_id).where(leads.c.campaign_id == campaign_id, leads.c.email.in_(emails))
+            select(leads.c.email, leads.c.lead_id).where(
+                leads.c.campaign_id == campaign_id, leads.c.email == any_of(emails)
+            )
         )
         view.seen.update(earlier.tuples().all())
     if profiles:
         earlier = await session.execute(
             select(leads.c.linkedin_url, leads.c.lead_id).where(
-                leads.c.campaign_id == campaign_id, leads.c.linkedin_url.in_(profiles)
+                leads.c.campaign_id == campaign_id, leads.c.linkedin_url == any_of(profiles)
             )
         )
         view.linkedin.update(earlier.tuples().all())
@@ -118,7 +120,7 @@ async def known_people(session: AsyncSession, campaign_id: str, domains: set[str
         select(leads.c.company_domain, leads.c.name_key, leads.c.lead_id)
         .where(
             leads.c.campaign_id == campaign_id,
-            leads.c.company_domain.in_(domains),
+            leads.c.company_domain == any_of(domains),
             leads.c.name_key.is_not(None),
         )
         .order_by(leads.c.source_index, leads.c.row_number)

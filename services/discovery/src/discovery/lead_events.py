@@ -16,6 +16,7 @@ from discovery.scoring import Score
 
 SERVICE = "discovery"
 _tracer = trace.get_tracer("discovery")
+_ROOT = otel_context.Context()
 
 
 def scraped_event(
@@ -76,8 +77,10 @@ def emit_in_lead_trace(
 ) -> dict[str, str]:
     """Emit a lead's first event inside a new root span linked to the campaign import: one trace per lead.
 
-    A held lead emits nothing yet; the returned trace context is stored, so its release continues this trace."""
-    links = [Link(campaign_span)] if campaign_span.is_valid else []
+    A held lead emits nothing yet; its trace context is returned (empty for the others), so its release continues
+    this trace. The span is started and ended by hand rather than with `start_as_current_span`: this runs once per
+    imported row, and the context manager's extra layers cost more than the span itself."""
+    links = [Link(campaign_span)] if campaign_span.is_valid else None
     attributes: dict[str, str | int] = {
         "coldstream.lead_id": outcome.lead_id,
         "coldstream.campaign_id": (event.campaign_id if event else None) or "",
@@ -86,12 +89,17 @@ def emit_in_lead_trace(
     }
     if outcome.reason_code:
         attributes["coldstream.reason_code"] = outcome.reason_code
-    # An empty Context makes this a root span; emit() captures it, so the lead's trace continues downstream.
-    with _tracer.start_as_current_span(
-        "discover lead", context=otel_context.Context(), links=links, attributes=attributes
-    ):
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        if event is not None:
+    # An empty Context makes this a root span; emit() captures it as current, so the lead's trace continues
+    # downstream.
+    span = _tracer.start_span("discover lead", context=_ROOT, links=links, attributes=attributes)
+    token = otel_context.attach(trace.set_span_in_context(span, _ROOT))
+    carrier: dict[str, str] = {}
+    try:
+        if event is None:
+            propagate.inject(carrier)
+        else:
             uow.emit(event)
-        return carrier
+    finally:
+        otel_context.detach(token)
+        span.end()
+    return carrier

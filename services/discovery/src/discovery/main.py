@@ -7,6 +7,7 @@ from typing import Any
 from coldstream_shared.service import build_runtime, make_app, serve
 from discovery import handlers
 from discovery.import_campaign import SERVICE
+from discovery.preparation import RowPreparer
 from discovery.settings import DiscoverySettings
 from discovery.store import metadata
 
@@ -15,11 +16,13 @@ def create_app(settings: DiscoverySettings | None = None) -> Any:
     """The discovery FastStream app."""
     settings = settings or DiscoverySettings()
     runtime = build_runtime(SERVICE, settings, metadata)
-    handlers.register(runtime, settings)
-    return make_app(runtime)
+    preparer = RowPreparer(settings.import_workers)
+    handlers.register(runtime, settings, preparer)
+    app = make_app(runtime)
+    app.after_shutdown(preparer.close)
+    return app
 
 
 def main() -> None:
     """Process entry point."""
-    settings = DiscoverySettings()
-    serve("discovery", settings, lambda _: create_app(settings))
+    serve("discovery", DiscoverySettings(), create_app)

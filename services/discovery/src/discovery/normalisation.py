@@ -45,7 +45,12 @@ def _collapse(value: str | None) -> str | None:
     """Trim, drop invisible characters, collapse runs of whitespace; empty -> None."""
     if value is None:
         return None
-    return _SPACES.sub(" ", _INVISIBLE.sub("", str(value))).strip() or None
+    text = str(value)
+    if text.isprintable() and "  " not in text:
+        # The common cell, skipped past two regexes: printable means no invisible (format) character, no NUL and
+        # no whitespace but the ASCII space, and there is no run of spaces to collapse.
+        return text.strip() or None
+    return _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip() or None
 
 
 def clean_text(value: str | None) -> str | None:

@@ -66,8 +66,10 @@ def prepare(row: SourceRow, where: str) -> LeadData | Rejection:
     return build_lead(row.fields, row.extras, where)
 
 
-def decide(row: SourceRow, lead: LeadData | Rejection, where: str, view: CampaignView) -> Outcome:
-    """Decide one prepared row against the campaign so far."""
+def decide(
+    row: SourceRow, lead: LeadData | Rejection, where: str, view: CampaignView, score: Score | None = None
+) -> Outcome:
+    """Decide one prepared row against the campaign so far (`score`: the lead's ICP score, if computed already)."""
     cid, si, rn = view.campaign_id, row.source_index, row.row_number
     if isinstance(lead, Rejection):
         return Outcome(
@@ -96,7 +98,8 @@ def decide(row: SourceRow, lead: LeadData | Rejection, where: str, view: Campaig
         miss = event_window_miss(lead, view.icp.event_window, view.today)
         if miss is not None:
             return excluded(*miss)
-    score = score_lead(lead, view.icp)
+    if score is None:
+        score = score_lead(lead, view.icp)
     if not meets(score.tier, view.icp.min_tier):
         sentence = f"ICP score {score.score} is tier {score.tier}, below the campaign's {view.icp.min_tier}"
         return excluded("below_min_tier", sentence, score)

@@ -105,6 +105,7 @@ def plain(text: str | None) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", ascii_only.lower()).split())
 
 
+@lru_cache(maxsize=65_536)
 def seniority_of(title: str | None, stated: str | None = None) -> str | None:
     """The seniority level: the stated one when it is a known level, else inferred from the title."""
     if stated and (level := normalise_seniority(stated)) in SENIORITY_LADDER:
@@ -118,6 +119,7 @@ def seniority_of(title: str | None, stated: str | None = None) -> str | None:
     return "ic"
 
 
+@lru_cache(maxsize=4096)
 def normalise_seniority(value: str) -> str:
     """'C-Level' -> 'c_level', 'Vice President' -> 'vp'."""
     key = plain(value).replace(" ", "_")
@@ -137,24 +139,26 @@ def meets(tier: Tier, min_tier: Tier) -> bool:
 def score_lead(lead: LeadData, icp: Icp) -> Score:
     """Score one lead against the ICP; rules with an empty criterion are left out and the weights renormalised."""
     fits: dict[str, float] = {"completeness": _completeness(lead)}
+    # The fits are memoised on (value, criterion) with the criterion as a tuple: titles and industries repeat.
     if icp.titles:
-        fits["title"] = _title_fit(lead.title, icp.titles)
+        fits["title"] = _title_fit(lead.title, tuple(icp.titles))
     if icp.seniority:
-        fits["seniority"] = _seniority_fit(seniority_of(lead.title, lead.seniority), icp.seniority)
+        fits["seniority"] = _seniority_fit(seniority_of(lead.title, lead.seniority), tuple(icp.seniority))
     if icp.industries:
-        fits["industry"] = _industry_fit(lead.industry, icp.industries)
+        fits["industry"] = _industry_fit(lead.industry, tuple(icp.industries))
     if icp.company_size is not None:
         low, high = icp.company_size
         fits["company_size"] = 1.0 if lead.company_size is not None and low <= lead.company_size <= high else 0.0
     if icp.locations:
-        fits["location"] = _location_fit(lead, icp.locations)
+        fits["location"] = _location_fit(lead, _places(tuple(icp.locations)))
     total = sum(WEIGHTS[rule] for rule in fits)
     breakdown = {rule: round(WEIGHTS[rule] * fit * 100 / total, 1) for rule, fit in fits.items()}
     score = max(0, min(100, round(sum(WEIGHTS[rule] * fit for rule, fit in fits.items()) * 100 / total)))
     return Score(score, tier_for(score), breakdown)
 
 
-def _title_fit(title: str | None, wanted: list[str]) -> float:
+@lru_cache(maxsize=65_536)
+def _title_fit(title: str | None, wanted: tuple[str, ...]) -> float:
     text = plain(title)
     if not text:
         return 0.0
@@ -162,7 +166,8 @@ def _title_fit(title: str | None, wanted: list[str]) -> float:
     return min(1.0, max(0.0, (best - TITLE_FLOOR) / (TITLE_FULL - TITLE_FLOOR)))
 
 
-def _seniority_fit(level: str | None, wanted: list[str]) -> float:
+@lru_cache(maxsize=1024)
+def _seniority_fit(level: str | None, wanted: tuple[str, ...]) -> float:
     if level is None:
         return 0.0
     rungs = [SENIORITY_LADDER.index(w) for w in map(normalise_seniority, wanted) if w in SENIORITY_LADDER]
@@ -172,7 +177,8 @@ def _seniority_fit(level: str | None, wanted: list[str]) -> float:
     return 1.0 if distance == 0 else 0.5 if distance == 1 else 0.0
 
 
-def _industry_fit(industry: str | None, wanted: list[str]) -> float:
+@lru_cache(maxsize=65_536)
+def _industry_fit(industry: str | None, wanted: tuple[str, ...]) -> float:
     text = plain(industry)
     if not text:
         return 0.0
@@ -184,9 +190,13 @@ def _place(value: str | None) -> str:
     return _COUNTRY_ALIASES.get(text, text)
 
 
-def _location_fit(lead: LeadData, wanted: list[str]) -> float:
-    places = {_place(lead.country), _place(lead.city)} - {""}
-    return 1.0 if places & {_place(w) for w in wanted} else 0.0
+@lru_cache(maxsize=1024)
+def _places(wanted: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_place(w) for w in wanted) - {""}
+
+
+def _location_fit(lead: LeadData, wanted: frozenset[str]) -> float:
+    return 1.0 if _place(lead.country) in wanted or _place(lead.city) in wanted else 0.0
 
 
 def _completeness(lead: LeadData) -> float:

@@ -8,9 +8,12 @@ from coldstream_shared.settings import ServiceSettings
 class DiscoverySettings(ServiceSettings):
     """Shared settings plus how many rows one import transaction covers."""
 
-    # One transaction per batch; its events are then published concurrently, so a batch must stay well inside
-    # what JetStream acknowledges before the publish timeout on a busy machine.
-    import_batch_size: int = Field(100, ge=1, le=10_000)
+    # One transaction per batch: each costs a row lock, about ten statements and a commit whatever its size, so
+    # 1,000 rows rather than 100 (benchmarks/discovery.py). Its events are then published with the outbox's bounded
+    # concurrency, each publish with its own timeout, so the batch size does not bring timeouts closer.
+    import_batch_size: int = Field(1000, ge=1, le=10_000)
+    # Worker processes that normalise the next batch while this one is recorded (0: in the service's process).
+    import_workers: int = Field(1, ge=0, le=8)
     # People search (sources of type `provider`). Apollo is on when its key is set; the base URL points tests and
     # benchmarks at the local fake.
     apollo_api_key: str | None = None

@@ -1,7 +1,11 @@
 """The `discovery` schema: campaigns with their import cursor, every input row's outcome, leads, known contacts."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
@@ -11,10 +15,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    any_,
     func,
+    literal,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from coldstream_shared.db import service_metadata
 from coldstream_shared.service import standard_tables
@@ -165,3 +171,10 @@ organisations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+
+def any_of(values: Iterable[str]) -> ColumnElement[Any]:
+    """`= ANY($1)` with one array parameter, not `IN ($1, ..., $n)`: the statement's text is the same for every
+    batch, so asyncpg prepares it once and SQLAlchemy compiles it once (a batch of 1,000 addresses otherwise
+    renders 1,000 parameters and is parsed and planned anew each time)."""
+    return any_(literal(list(values), ARRAY(Text)))
