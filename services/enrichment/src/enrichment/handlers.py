@@ -45,8 +45,11 @@ def register(runtime: Runtime, settings: EnrichmentSettings, enrichers: Enricher
         max_ack_pending=max(1000, settings.enrichment_concurrency * 4),
         max_workers=settings.enrichment_concurrency,
     )
-    async def on_lead_scraped(event: LeadScraped, msg: NatsMessage) -> None:
-        metadata = getattr(msg.raw_message, "metadata", None)
+    async def on_lead_scraped(event: LeadScraped) -> None:
+        # The message is read from the broker's context, not taken as a `NatsMessage` parameter: fast_depends
+        # resolves such a parameter with a synchronous call in a worker thread, a thread hop for every lead.
+        msg: NatsMessage | None = runtime.broker.context.get_local("message")
+        metadata = getattr(getattr(msg, "raw_message", None), "metadata", None)
         await enrich_lead(event, first_delivery=getattr(metadata, "num_delivered", None) == 1)
 
     return enrich_lead
