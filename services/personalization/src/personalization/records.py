@@ -1,18 +1,17 @@
-"""Reads and writes of sequences, prompt versions, the cost log and approvals."""
+"""Reads and writes of sequences, the cost log and approvals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Boolean, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from coldstream_shared.events import Touch
-from personalization.prompts import BUILTIN, PromptVersion
 from personalization.quality import QualityReport
-from personalization.store import campaigns, llm_calls, prompt_versions, sequences
+from personalization.store import campaigns, llm_calls, sequences
 from personalization.writer import CallRecord
 
 
@@ -37,38 +36,63 @@ class SequenceRow:
     pending_event: dict[str, Any] | None = None
 
 
+# Fixed text, compiled once: `insert().on_conflict_do_nothing()` has no cache key, so SQLAlchemy compiled it again for
+# every lead (the largest single cost in a profile of the template path). Built from the table: a renamed column
+# fails at import. `published_at` is the database's clock, as for sequences released by an approval.
+_SEQUENCE_COLUMNS = (
+    "lead_id",
+    "campaign_id",
+    "variant",
+    "status",
+    "selected",
+    "writer",
+    "model",
+    "prompt_version",
+    "touches",
+    "quality_score",
+    "breakdown",
+    "failures",
+    "framework",
+    "personalization_level",
+    "attempts",
+    "reason_code",
+    "pending_event",
+)
+_SAVE_SEQUENCE = text(
+    f"INSERT INTO {sequences.schema}.{sequences.name} ({', '.join(_SEQUENCE_COLUMNS)}, published_at)"
+    f" VALUES ({', '.join(f':{name}' for name in _SEQUENCE_COLUMNS)}, CASE WHEN :published THEN now() END)"
+    " ON CONFLICT DO NOTHING"
+).bindparams(
+    *(bindparam(name, type_=sequences.c[name].type) for name in _SEQUENCE_COLUMNS),
+    bindparam("published", type_=Boolean()),
+)
+
+
 async def save_sequence(session: AsyncSession, row: SequenceRow) -> None:
     """Record a variant and the gate's verdict (kept once per lead, campaign and variant)."""
     await session.execute(
-        insert(sequences)
-        .values(
-            lead_id=row.lead_id,
-            campaign_id=row.campaign_id,
-            variant=row.variant,
-            status=row.status,
-            selected=row.selected,
-            writer=row.writer,
-            model=row.model,
-            prompt_version=row.prompt_version,
-            touches=[touch.model_dump(mode="json") for touch in row.touches],
-            quality_score=row.report.score,
-            breakdown=row.report.breakdown,
-            failures=row.report.failures,
-            framework=row.framework,
-            personalization_level=row.personalization_level,
-            attempts=row.attempts,
-            reason_code=row.reason_code,
-            pending_event=row.pending_event,
-            published_at=func.now() if row.status == "generated" else None,
-        )
-        .on_conflict_do_nothing()
+        _SAVE_SEQUENCE,
+        {
+            "lead_id": row.lead_id,
+            "campaign_id": row.campaign_id,
+            "variant": row.variant,
+            "status": row.status,
+            "selected": row.selected,
+            "writer": row.writer,
+            "model": row.model,
+            "prompt_version": row.prompt_version,
+            "touches": [touch.model_dump(mode="json") for touch in row.touches],
+            "quality_score": row.report.score,
+            "breakdown": row.report.breakdown,
+            "failures": row.report.failures,
+            "framework": row.framework,
+            "personalization_level": row.personalization_level,
+            "attempts": row.attempts,
+            "reason_code": row.reason_code,
+            "pending_event": row.pending_event,
+            "published": row.status == "generated",
+        },
     )
-
-
-async def has_sequence(session: AsyncSession, lead_id: str, campaign_id: str) -> bool:
-    """Whether this lead was already written for this campaign (a redelivery must not pay for it again)."""
-    query = select(sequences.c.lead_id).where(sequences.c.lead_id == lead_id, sequences.c.campaign_id == campaign_id)
-    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def log_calls(
@@ -91,10 +115,10 @@ async def log_calls(
         )
 
 
-async def spent_usd(session: AsyncSession, campaign_id: str) -> float:
+async def spent_usd(db: AsyncSession | AsyncConnection, campaign_id: str) -> float:
     """What model calls for this campaign have cost so far (estimated)."""
     query = select(func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0)).where(llm_calls.c.campaign_id == campaign_id)
-    return float((await session.execute(query)).scalar_one())
+    return float((await db.execute(query)).scalar_one())
 
 
 async def claim_budget_alert(session: AsyncSession, campaign_id: str) -> bool:
@@ -106,19 +130,6 @@ async def claim_budget_alert(session: AsyncSession, campaign_id: str) -> bool:
         .returning(campaigns.c.campaign_id)
     )
     return result.first() is not None
-
-
-async def active_prompt(session: AsyncSession, name: str = BUILTIN.name) -> PromptVersion:
-    """The active version of a prompt (the newest active one), or the built-in when none is stored."""
-    row = (
-        await session.execute(
-            select(prompt_versions)
-            .where(prompt_versions.c.name == name, prompt_versions.c.active.is_(True))
-            .order_by(prompt_versions.c.created_at.desc(), prompt_versions.c.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return BUILTIN if row is None else PromptVersion(row.name, row.version, row.content)
 
 
 async def approve_sending(session: AsyncSession, campaign_id: str, approved_by: str) -> list[dict[str, Any]] | None:

@@ -17,11 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from coldstream_shared.campaign import Offer, PersonalizationPolicy, Step
 from coldstream_shared.db import service_metadata
@@ -151,20 +152,23 @@ def _campaign(row: Any) -> Campaign:
     )
 
 
-async def load_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
+# Built once, so each execution finds its compiled form in SQLAlchemy's cache without building the statement again.
+_LOAD_CAMPAIGN = select(campaigns).where(campaigns.c.campaign_id == bindparam("campaign_id"))
+_SENDING_APPROVED = (
+    select(campaigns.c.sending_approval, campaigns.c.sending_approved_at)
+    .where(campaigns.c.campaign_id == bindparam("campaign_id"))
+    .with_for_update(read=True)
+)
+
+
+async def load_campaign(db: AsyncSession | AsyncConnection, campaign_id: str) -> Campaign | None:
     """The projection of one campaign, or None when its `campaign.started` has not been applied yet."""
-    row = (await session.execute(select(campaigns).where(campaigns.c.campaign_id == campaign_id))).first()
+    row = (await db.execute(_LOAD_CAMPAIGN, {"campaign_id": campaign_id})).first()
     return None if row is None else _campaign(row)
 
 
 async def sending_approved(session: AsyncSession, campaign_id: str) -> bool:
     """Whether sequences may flow on; locks the campaign row (FOR SHARE) so an approval committing at the same
     time waits for this transaction, and then sees (and releases) what it stored."""
-    row = (
-        await session.execute(
-            select(campaigns.c.sending_approval, campaigns.c.sending_approved_at)
-            .where(campaigns.c.campaign_id == campaign_id)
-            .with_for_update(read=True)
-        )
-    ).one()
+    row = (await session.execute(_SENDING_APPROVED, {"campaign_id": campaign_id})).one()
     return row.sending_approval == "auto" or row.sending_approved_at is not None

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from opentelemetry import trace
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import CampaignAlert, LeadVerified
 from coldstream_shared.unit_of_work import UnitOfWork
 from personalization.brief import brief_for, grounding_text
 from personalization.campaign import Campaign
+from personalization.lead_context import LeadContexts
 from personalization.outcomes import generated_event, held_event, sequence_row
 from personalization.quality import GateContext, QualityReport
 from personalization.record_campaign import SERVICE
-from personalization.records import (
-    active_prompt,
-    claim_budget_alert,
-    has_sequence,
-    log_calls,
-    save_sequence,
-    spent_usd,
-)
-from personalization.store import load_campaign, sending_approved
+from personalization.records import claim_budget_alert, log_calls, save_sequence
+from personalization.store import sending_approved
 from personalization.variants import VariantOutcome, chosen_variant, write_variant
 from personalization.writer import SequenceWriter, WriteRequest
 
@@ -32,35 +25,25 @@ from personalization.writer import SequenceWriter, WriteRequest
 class WriteSequence:
     """Turn `lead.verified` into `email.generated` (now, or when sending is approved), or `email.held`."""
 
-    def __init__(
-        self,
-        unit_of_work: Callable[[], UnitOfWork],
-        writer: SequenceWriter,
-        sessions: async_sessionmaker[AsyncSession] | None = None,
-    ) -> None:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], writer: SequenceWriter, engine: AsyncEngine) -> None:
         self._uow = unit_of_work
         self._writer = writer
-        # Plain sessions for the read before the model call: it emits nothing, so it needs no unit of work
-        # (whose exit also flushes the outbox: a query saved per lead).
-        self._sessions = sessions
+        self._contexts = LeadContexts(engine)
 
     async def __call__(self, event: LeadVerified) -> None:
         # Short transactions only: the writes below may be long model calls, and no database transaction
-        # should stay open across them.
-        async with self._read() as session:
-            campaign = await load_campaign(session, event.campaign_id)
-            if campaign is None:
-                # Consumers run independently: campaign.started may simply not be applied yet. Redelivered later.
-                raise TransientError(f"campaign {event.campaign_id} is not known to personalization yet")
-            done = await has_sequence(session, event.lead_id, event.campaign_id)
-            prompt = await active_prompt(session)
-            budget = campaign.policy.budget_usd if self._writer.writer == "llm" else None
-            spent = await spent_usd(session, event.campaign_id) if budget is not None else 0.0
-        if done:  # a redelivery after the sequence was stored: never pay for it twice
+        # should stay open across them. The read before them needs none at all (it emits nothing).
+        known = await self._contexts.read(event, count_spending=self._writer.writer == "llm")
+        if known is None:
+            # Consumers run independently: campaign.started may simply not be applied yet. Redelivered later.
+            raise TransientError(f"campaign {event.campaign_id} is not known to personalization yet")
+        campaign, prompt, spent = known.campaign, known.prompt, known.spent
+        if known.done:  # a redelivery after the sequence was stored: never pay for it twice
             async with self._uow() as uow:
                 await uow.claim(event)
                 await uow.commit()
             return
+        budget = campaign.policy.budget_usd if self._writer.writer == "llm" else None
         if budget is not None and spent >= budget:
             await self._hold_for_budget(event, campaign, spent, budget)
             return
@@ -78,15 +61,6 @@ class WriteSequence:
             await self._log_costs(event, version, outcomes)
             raise
         await self._settle(event, campaign, version, outcomes)
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncSession]:
-        if self._sessions is None:
-            async with self._uow() as uow:
-                yield uow.session
-        else:
-            async with self._sessions() as session:
-                yield session
 
     async def _log_costs(self, event: LeadVerified, version: str, outcomes: list[VariantOutcome]) -> None:
         async with self._uow() as uow:
@@ -114,7 +88,8 @@ class WriteSequence:
             if not await uow.claim(event):
                 await uow.commit()
                 return
-            approved = await sending_approved(uow.session, event.campaign_id)
+            # An auto campaign needs no approval (and no lock on its row); a manual one is read under FOR SHARE.
+            approved = campaign.sending_approval == "auto" or await sending_approved(uow.session, event.campaign_id)
             generated = (
                 generated_event(self._writer, event, campaign, version, chosen, len(outcomes)) if chosen else None
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from personalization_helpers import (
     first_match,
     new_campaign_id,
     publish,
+    query,
     started,
     stored_sequences,
     verified,
 )
+from sqlalchemy import select
 
 from coldstream_shared import subjects
 from coldstream_shared.campaign import PersonalizationPolicy, Step
@@ -25,6 +28,7 @@ from coldstream_shared.events import LeadData
 from coldstream_shared.migrations import upgrade
 from personalization.main import create_app
 from personalization.settings import PersonalizationSettings
+from personalization.store import campaigns
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +120,30 @@ async def test_unknown_placeholder_dead_letters_the_lead_with_the_field_name(
     )
     assert dead["error_type"] == "PermanentError"
     assert "{firstname}" in dead["error"]
+
+
+async def test_a_restarted_campaign_writes_later_leads_with_its_new_templates(
+    service: str, js: JetStreamContext
+) -> None:
+    # The projection is parsed once per version and kept: a re-applied campaign.started must still reach the
+    # very next lead (the cache follows the row's updated_at, whichever replica stored it).
+    campaign_id = new_campaign_id()
+    await publish(js, started(campaign_id))
+    person = LeadData(email="jo@globex.test", first_name="Jo", company="Globex")
+    before = verified(campaign_id, person)
+    await publish(js, before)
+    generated = await first_match(js, subjects.EMAIL_GENERATED, lambda e: e["lead_id"] == before.lead_id)
+    assert generated["touches"][0]["subject"] == "Jo, an idea for Globex"
+
+    body = "Hi {first_name},\n\n{value_proposition}.\n\n{sender_name}"
+    steps = [Step(subject="A new angle for {company}", body=body)]
+    restarted = started(campaign_id, steps).model_copy(update={"event_id": uuid.uuid4()})  # a new event, not a copy
+    await publish(js, restarted)
+    stored_steps = select(campaigns.c.steps).where(campaigns.c.campaign_id == campaign_id)
+    async with asyncio.timeout(GUARD):
+        while (await query(service, stored_steps))[0].steps[0]["subject"] != steps[0].subject:
+            await asyncio.sleep(0.05)
+    after = verified(campaign_id, person)
+    await publish(js, after)
+    generated = await first_match(js, subjects.EMAIL_GENERATED, lambda e: e["lead_id"] == after.lead_id)
+    assert [touch["subject"] for touch in generated["touches"]] == ["A new angle for Globex"]
