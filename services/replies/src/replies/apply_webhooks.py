@@ -28,6 +28,7 @@ from replies.webhooks import BOUNCE_TYPES, REPLY_TYPES, UNSUBSCRIBE_TYPES, BadWe
 
 log = logging.getLogger(__name__)
 ATTRIBUTED_TYPES = UNSUBSCRIBE_TYPES | BOUNCE_TYPES | frozenset(WEBHOOK_STAGE)
+ACTING_TYPES = REPLY_TYPES | ATTRIBUTED_TYPES
 # Marks the webhooks as applied and returns those no one applied before (a row lock makes a concurrent claim
 # wait, then find them taken). Core `update()` is cached; `ANY(array)` keeps one statement for any batch size.
 CLAIM = (
@@ -42,7 +43,7 @@ CLAIM = (
 
 def acts(hook: Webhook) -> bool:
     """Whether storing the webhook is not all there is to do."""
-    return bool(hook.lead_email) and hook.event_type in REPLY_TYPES | ATTRIBUTED_TYPES
+    return bool(hook.lead_email) and hook.event_type in ACTING_TYPES
 
 
 def _nothing() -> None:

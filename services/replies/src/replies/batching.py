@@ -99,16 +99,22 @@ class WebhookBatcher:
 class BackgroundApplier:
     """Applies stored webhooks soon after their 200: in arrival order, up to `max_batch` per transaction.
 
+    A batch waits `linger` seconds after its first webhook for others to join: no sender waits on applying, and
+    a transaction's fixed cost (claim, attribution lookup, commit, outbox) is shared by more webhooks. Measured
+    at ~90 replies/s among 900 webhooks/s, batches were one or two webhooks and applying cost as much CPU as
+    accepting.
+
     One transaction at a time (so batches commit in order); the next one starts as soon as the previous has
     committed, while its events are still being published. A failure leaves the webhooks unapplied in the inbox,
     where `sweep` (a periodic loop) finds them again: the in-memory queue is only the fast path, so nothing is
     lost with the process.
     """
 
-    def __init__(self, apply: Apply, left_behind: LeftBehind, *, max_batch: int = 100) -> None:
+    def __init__(self, apply: Apply, left_behind: LeftBehind, *, max_batch: int = 100, linger: float = 0.0) -> None:
         self._apply = apply
         self._left_behind = left_behind
         self._max_batch = max_batch
+        self._linger = linger
         self._turn = asyncio.Semaphore(1)
         self._queue: asyncio.Queue[Webhook] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -151,7 +157,7 @@ class BackgroundApplier:
     async def _work(self) -> None:
         while True:
             await self._turn.acquire()
-            _start(self._batches, self._run(await _next_batch(self._queue, self._max_batch)))
+            _start(self._batches, self._run(await _next_batch(self._queue, self._max_batch, self._linger)))
 
     async def _run(self, batch: list[Webhook]) -> None:
         released = False
@@ -193,9 +199,11 @@ async def _stop(task: asyncio.Task[None] | None) -> None:
             await task
 
 
-async def _next_batch(queue: asyncio.Queue[T], max_batch: int) -> list[T]:
-    """Wait for one item, then take whatever else is already waiting, up to `max_batch`."""
+async def _next_batch(queue: asyncio.Queue[T], max_batch: int, linger: float = 0.0) -> list[T]:
+    """Wait for one item, then take what else waits (after `linger` seconds unless already full), up to `max_batch`."""
     batch = [await queue.get()]
+    if linger and queue.qsize() + 1 < max_batch:
+        await asyncio.sleep(linger)
     while len(batch) < max_batch and not queue.empty():
         batch.append(queue.get_nowait())
     return batch

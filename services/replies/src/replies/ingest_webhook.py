@@ -8,19 +8,23 @@ and its 200; it is durable work either way, claimed exactly once from `webhook_i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coldstream_shared.sql import insert_many_or_skip
 from replies.apply_webhooks import acts
 from replies.store import webhook_inbox
 from replies.webhooks import Webhook
 
-# One statement for a whole batch, whatever its size: returns the keys that were new.
-STORE_WEBHOOKS = insert_many_or_skip(
-    webhook_inbox, ("dedup_key", "event_type", "payload", "applied_at"), returning="dedup_key"
+# One statement for a whole batch, whatever its size (one array per column): returns the keys that were new.
+# Sent to asyncpg as it is: through SQLAlchemy's execution layer and its per-element JSON bind processing this
+# statement cost as much CPU as the round trip itself, on the path every sender waits on.
+STORE_WEBHOOKS = (
+    f"INSERT INTO {webhook_inbox.schema}.{webhook_inbox.name} (dedup_key, event_type, payload, applied_at)"
+    " SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::timestamptz[])"
+    " ON CONFLICT DO NOTHING RETURNING dedup_key"
 )
 
 
@@ -28,8 +32,7 @@ class IngestWebhook:
     """Store raw webhooks (a replay is stored once) and hand the new ones that need applying to `apply_soon`."""
 
     def __init__(self, engine: AsyncEngine, apply_soon: Callable[[list[Webhook]], None]) -> None:
-        # Autocommit: the single INSERT is its own transaction, durable when it returns (synchronous_commit on).
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = engine
         self._apply_soon = apply_soon
 
     async def __call__(self, hook: Webhook) -> bool:
@@ -45,15 +48,24 @@ class IngestWebhook:
         # Sorted: concurrent batches take the key locks in the same order, so they cannot deadlock.
         unique = [hooks[i] for _, i in sorted(first.items())]
         now = datetime.now(UTC)
-        columns = {
-            "dedup_key": [hook.dedup_key for hook in unique],
-            "event_type": [hook.event_type for hook in unique],
-            "payload": [hook.payload for hook in unique],
+        columns = (
+            [hook.dedup_key for hook in unique],
+            [hook.event_type for hook in unique],
+            [json.dumps(hook.payload) for hook in unique],
             # Nothing more to do for opens, sends, clicks...: stored as applied, so no sweep ever looks at them.
-            "applied_at": [None if acts(hook) else now for hook in unique],
-        }
+            [None if acts(hook) else now for hook in unique],
+        )
         async with self._engine.connect() as connection:
-            inserted = set((await connection.execute(STORE_WEBHOOKS, columns)).scalars())
+            # asyncpg outside a transaction: the INSERT commits by itself, durable when it returns
+            # (synchronous_commit on). SQLAlchemy began none on this connection, so its return to the pool is free.
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None  # a checked-out connection has its asyncpg connection
+            try:
+                inserted = {row[0] for row in await driver.fetch(STORE_WEBHOOKS, *columns)}
+            except Exception:
+                if driver.is_closed():  # SQLAlchemy did not see the failure: keep a dead connection out of the pool
+                    await connection.invalidate()
+                raise
         new = [hook.dedup_key in inserted and first[hook.dedup_key] == i for i, hook in enumerate(hooks)]
         if applying := [hook for hook, is_new in zip(hooks, new, strict=True) if is_new and acts(hook)]:
             self._apply_soon(applying)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -14,23 +13,26 @@ from typing import Any
 import uvicorn
 from faststream.asgi import AsgiFastStream
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from coldstream_shared.heap import settle_heap
 from coldstream_shared.migrations import upgrade
 from coldstream_shared.service import Runtime, build_runtime, configure_logging, make_app
 from replies import handlers
 from replies.actions import SERVICE
 from replies.apply_webhooks import ApplyWebhooks
 from replies.batching import BackgroundApplier, WebhookBatcher
+from replies.http_protocol import OneWritePerResponse
 from replies.ingest_webhook import IngestWebhook
 from replies.loops import every
 from replies.settings import RepliesSettings
 from replies.store import metadata
 from replies.unsubscribe_link import UnsubscribeByLink
-from replies.web import build_web
+from replies.web import build_web, webhook_endpoint
 from replies.wiring import build
 
 log = logging.getLogger("coldstream.replies")
+WEBHOOK_PATH = "/webhooks/instantly"
 
 
 @dataclass
@@ -43,9 +45,12 @@ class RepliesApp:
     streams: AsgiFastStream
     web: Starlette
     runtime: Runtime
+    webhook: ASGIApp  # the hot path, reached without Starlette's middleware and router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            await self.webhook(scope, receive, send)
+        elif scope["type"] == "lifespan":
             await self.streams(scope, receive, send)
         else:
             await self.web(scope, receive, send)
@@ -71,14 +76,19 @@ def create_app(settings: RepliesSettings | None = None) -> RepliesApp:
     components = build(settings, runtime)
     handlers.register(runtime, components)
     apply = ApplyWebhooks(runtime.unit_of_work, components.record_reply, settings.team_id)
-    applier = BackgroundApplier(apply, apply.left_behind, max_batch=settings.webhook_batch_max)
+    applier = BackgroundApplier(
+        apply,
+        apply.left_behind,
+        max_batch=settings.webhook_apply_batch_max,
+        linger=settings.webhook_apply_linger_seconds,
+    )
     runtime.loops.append(every(settings.webhook_sweep_seconds, applier.sweep, "apply left-behind webhooks"))
     ingest = IngestWebhook(runtime.engine, applier.soon)
     batcher = WebhookBatcher(
         ingest.store_batch, max_batch=settings.webhook_batch_max, concurrency=settings.webhook_batch_concurrency
     )
     web = build_web(settings, runtime.broker, batcher, UnsubscribeByLink(runtime.unit_of_work, settings.team_id))
-    streams = make_app(runtime, asgi_routes=[("/health", web), ("/webhooks/instantly", web)])
+    streams = make_app(runtime, asgi_routes=[("/health", web), (WEBHOOK_PATH, web)])
     assert isinstance(streams, AsgiFastStream)
 
     @streams.on_startup
@@ -95,7 +105,7 @@ def create_app(settings: RepliesSettings | None = None) -> RepliesApp:
     async def _close_clients() -> None:
         await components.close()
 
-    return RepliesApp(streams, web, runtime)
+    return RepliesApp(streams, web, runtime, webhook_endpoint(settings, batcher))
 
 
 class _Server(uvicorn.Server):
@@ -119,22 +129,20 @@ def main() -> None:
     app = create_app(settings)
 
     @app.streams.after_startup
-    async def _freeze_startup_objects() -> None:
-        # What startup built (modules, SQLAlchemy and pydantic structures: ~250k objects) lives as long as the
-        # process. Frozen out of the collector, a full collection scans only what requests left; before, each one
-        # stopped the event loop for ~200 ms of CPU (over a second of p99 on a busy machine). Process only: a
-        # test starting many apps in one interpreter would keep each one's garbage forever.
-        gc.collect()
-        gc.freeze()
+    async def _settle_heap() -> None:
+        settle_heap()  # as `serve` does for the other services: process only, never in tests
 
     config = uvicorn.Config(
         app,
         host=settings.replies_host,
         port=settings.replies_port,
         lifespan="on",
+        http=OneWritePerResponse,
         # Our logging config; no access log: unsubscribe URLs carry tokens.
         log_config=None,
         access_log=False,
+        # Nothing reads the client address; the middleware rewriting it from X-Forwarded-For was per-request work.
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
     )
     server = _Server(config)

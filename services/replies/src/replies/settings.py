@@ -17,7 +17,12 @@ class RepliesSettings(ServiceSettings):
     # Group commit: webhooks arriving together share one INSERT; this many may be in flight at once.
     webhook_batch_max: int = 100
     webhook_batch_concurrency: int = 2
-    # Webhooks are applied just after their 200; this loop applies any a crash or a failure left unapplied.
+    # Webhooks are applied just after their 200, in batches that gather for this long (one transaction for many);
+    # the sweep loop applies any a crash or a failure left unapplied.
+    webhook_apply_linger_seconds: float = 0.1
+    # At most this many per applying transaction: a batch's Python work (classifying, building events and rows)
+    # holds the event loop between awaits (at 100 replies, tens of milliseconds); at 25 applying fell behind.
+    webhook_apply_batch_max: int = 50
     webhook_sweep_seconds: float = 10.0
 
     # Claude decides what the rules leave ambiguous; unset key = rules only. Standard names, no prefix.

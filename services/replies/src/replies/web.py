@@ -7,36 +7,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from replies import pages
 from replies.settings import RepliesSettings
 from replies.unsubscribe_link import UnsubscribeByLink
-from replies.webhooks import BadWebhookError, Webhook, authorized, parse
+from replies.webhook_http import InstantlyWebhookEndpoint
+from replies.webhooks import Webhook
 
 log = logging.getLogger(__name__)
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
-class BodyTooLargeError(Exception):
-    """The request body passed the configured limit."""
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing early (by Content-Length) or while streaming once it passes `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError
-        chunks.append(chunk)
-    return b"".join(chunks)
+def webhook_endpoint(
+    settings: RepliesSettings, ingest: Callable[[Webhook], Awaitable[bool]]
+) -> InstantlyWebhookEndpoint:
+    """POST /webhooks/instantly as a bare ASGI endpoint (the service also routes to it ahead of Starlette)."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return InstantlyWebhookEndpoint(ingest, secret, settings.webhook_secret_header, settings.webhook_max_body_bytes)
 
 
 def build_web(
@@ -46,30 +36,11 @@ def build_web(
     unsubscribe: UnsubscribeByLink,
 ) -> Starlette:
     """The Starlette app serving every HTTP route of the service."""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    webhook = webhook_endpoint(settings, ingest)
 
     async def health(_: Request) -> Response:
         connected = await broker.ping(timeout=1.0)
         return JSONResponse({"status": "ok" if connected else "unavailable"}, status_code=200 if connected else 503)
-
-    async def instantly_webhook(request: Request) -> Response:
-        if not authorized(secret, request.headers.get(settings.webhook_secret_header)):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
-        try:
-            hook = parse(await read_limited(request, settings.webhook_max_body_bytes))
-        except BodyTooLargeError:
-            return JSONResponse({"error": f"body larger than {settings.webhook_max_body_bytes} bytes"}, 413)
-        except BadWebhookError as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        try:
-            new = await ingest(hook)
-        except Exception:
-            # Not stored: a 5xx makes Instantly retry the delivery later.
-            log.exception("webhook %s %s could not be stored", hook.event_type, hook.dedup_key[:12])
-            return JSONResponse({"error": "temporarily unavailable, retry"}, status_code=503)
-        return JSONResponse({"status": "accepted", "duplicate": not new})
 
     async def unsubscribe_page(request: Request) -> Response:
         owner = await unsubscribe.owner(request.path_params["token"])
@@ -92,7 +63,7 @@ def build_web(
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
-            Route("/webhooks/instantly", instantly_webhook, methods=["POST"]),
+            Route("/webhooks/instantly", webhook, methods=["POST"]),
             Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe/{token}", unsubscribe_now, methods=["POST"]),
         ]

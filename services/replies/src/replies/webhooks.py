@@ -82,7 +82,9 @@ def dedup_key(payload: dict[str, Any]) -> str:
 def parse(body: bytes) -> Webhook:
     """Decode and check a webhook body; raise BadWebhookError with a reason a person can act on."""
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # What json.loads does with bytes, with one decoder built once (json.loads builds one per call when given
+        # hooks: a tenth of the webhook's parsing time).
+        payload = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError:
         raise BadWebhookError(f"body is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as error:  # also JSONDecodeError, UnicodeDecodeError and over-long integers
@@ -132,25 +134,34 @@ def _finite_float(literal: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def _check_storable(payload: dict[str, Any]) -> None:
     """Refuse what Postgres JSONB cannot store (NUL, lone surrogates) and absurd nesting, with a reason."""
-    pending: list[tuple[Any, int]] = [(payload, 1)]
+    pending: list[tuple[dict[str, Any] | list[Any], int]] = [(payload, 1)]
     while pending:
-        value, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            raise BadWebhookError(f"body is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            pending.extend((key, depth) for key in value)
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            _check_text(value)
+        container, depth = pending.pop()
+        if isinstance(container, dict):
+            for key in container:
+                _check_text(key)
+            items: Any = container.values()
+        else:
+            items = container
+        for item in items:
+            if depth >= MAX_DEPTH:  # the item would sit one level deeper than allowed
+                raise BadWebhookError(f"body is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(item, str):
+                _check_text(item)
+            elif isinstance(item, dict | list):
+                pending.append((item, depth + 1))
 
 
 def _check_text(value: str) -> None:
     if "\x00" in value:
         raise BadWebhookError("body contains NUL characters")
+    if value.isascii():  # no surrogates possible; skips an encoding copy of nearly every string
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

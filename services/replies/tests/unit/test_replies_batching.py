@@ -109,3 +109,22 @@ async def test_sweep_applies_what_was_left_behind() -> None:
     assert asked[0] == timedelta(0)
     assert asked[-1] > timedelta(0)
     await applier.close()
+
+
+async def test_applier_lingers_so_webhooks_arriving_apart_share_a_transaction() -> None:
+    batches: list[int] = []
+
+    async def apply(hooks: list[Webhook], committed: Callable[[], None]) -> int:
+        batches.append(len(hooks))
+        committed()
+        return len(hooks)
+
+    async def nothing_left(_: int, __: timedelta) -> list[Webhook]:
+        return []
+
+    applier = BackgroundApplier(apply, nothing_left, max_batch=10, linger=0.2)
+    for n in range(3):
+        applier.soon([hook("reply_received", n)])
+        await asyncio.sleep(0.01)
+    await applier.close()
+    assert batches == [3]
