@@ -21,9 +21,12 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
 
 
 def _memory(root: psutil.Process, proportional: bool) -> int:
-    """RSS of a process tree; with `proportional`, PSS, so memory shared between its processes counts once."""
+    """RSS of a lone process; PSS summed over a tree (or with `proportional`), so memory shared between its
+    processes (libraries, a spawned worker's interpreter pages, Postgres's shared buffers) counts once."""
     total = 0
-    for proc in _tree(root):
+    tree = _tree(root)
+    proportional = proportional or len(tree) > 1
+    for proc in tree:
         with contextlib.suppress(psutil.Error):
             total += proc.memory_full_info().pss if proportional else proc.memory_info().rss
     return total
@@ -49,6 +52,7 @@ class Usage:
     cpu_at_start: dict[str, float] = field(default_factory=dict)
     cpu_at_end: dict[str, float] = field(default_factory=dict)
     samples: int = 0
+    trees: set[str] = field(default_factory=set)  # measured while they had child processes (PSS)
 
     def cpu_during(self, name: str) -> float | None:
         if name not in self.cpu_at_start or name not in self.cpu_at_end:
@@ -79,6 +83,8 @@ class Sampler:
 
     def sample(self) -> None:
         for name, root in self.roots.items():
+            if len(_tree(root)) > 1:
+                self.usage.trees.add(name)
             used = _memory(root, proportional=name in self.proportional)
             self.usage.peak_mb[name] = max(self.usage.peak_mb.get(name, 0.0), used / MB)
         with contextlib.suppress(psutil.Error):

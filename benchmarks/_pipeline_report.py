@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 NONE = "n/a"
 TARGET_RATE = 1000.0  # leads/s end to end on a 2-core machine (issue 9)
-TARGET_MB = 200.0  # peak RSS of every service
+TARGET_MB = 200.0  # peak memory of every service (RSS, or PSS summed over a service with a worker process)
 INTRO = """## Pipeline
 
 The whole stack on one machine, as `coldstream demo` runs it: nats-server (`sync_interval: always`), embedded
@@ -23,10 +23,11 @@ campaign (`examples/campaign.yaml`, approvals auto) runs over {leads:,} distinct
 benchmark publishes `campaign.started` and waits until every lead's first touch is terminal.
 
 Every time below is a JetStream timestamp (when the server stored the event), joined per lead: a stage's latency
-is queueing + handling + the downstream event's publish. Memory is the peak RSS polled every 0.25 s per process;
-CPU is user + system seconds between `campaign.started` and completion. As a yardstick that survives a noisy
-machine, the same nats-server first runs plain JetStream with 1 KB messages on a throwaway stream configured like
-ours (publish with acks one at a time, then concurrently; pull consumer with explicit acks).
+is queueing + handling + the downstream event's publish. Memory is the peak RSS (PSS summed over a process with
+children) polled every 0.25 s; CPU is user + system seconds between `campaign.started` and completion. As a
+yardstick that survives a noisy machine, the same nats-server first runs plain JetStream with 1 KB messages on a
+throwaway stream configured like ours (publish with acks one at a time, then concurrently; pull consumer with
+explicit acks).
 
 Reproduce: `make bench BENCH=pipeline` (`COLDSTREAM_BENCH_LEADS=5000` for more leads, default 2,000;
 `COLDSTREAM_BENCH_TIMEOUT` in seconds)."""
@@ -103,14 +104,14 @@ def _processes(run: PipelineRun) -> tuple[list[str], str]:
     total = sum(v for v in cpu.values() if v)
     sent = run.funnel.get("sent") or 0
     lines = [
-        "| process | peak RSS | CPU s (campaign) | share | CPU ms per lead sent |",
+        "| process | peak memory | CPU s (campaign) | share | CPU ms per lead sent |",
         "|---|---|---|---|---|",
     ]
     for name in names:
         seconds = cpu[name]
         share = None if not seconds or not total else 100 * seconds / total
         per_lead = None if seconds is None or not sent else seconds / sent
-        label = f"{name} (PSS summed over its processes)" if name == "postgres" else name
+        label = f"{name} (PSS summed over its processes)" if name in usage.trees else name
         lines.append(
             f"| {label} | {_n(usage.peak_mb.get(name), 0, ' MB')} | {_n(seconds)} | {_n(share, 0, ' %')} "
             f"| {_ms(per_lead)} |"
@@ -162,9 +163,9 @@ def render(run: PipelineRun) -> str:
         "",
         *_stages(run),
         "",
-        "Per process (peak RSS; the services are one process each; postgres is the proportional set size summed "
-        "over its processes, so shared buffers count once; the harness publishes, watches the funnel and polls "
-        "psutil):",
+        "Per process (peak RSS of a lone process; for a process with children (postgres and its backends, "
+        "discovery and its import worker) the proportional set size summed over them, so memory they share counts "
+        "once; the harness publishes, watches the funnel and polls psutil):",
         "",
         *process_lines,
         "",
