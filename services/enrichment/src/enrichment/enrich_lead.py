@@ -15,11 +15,11 @@ from typing import Any
 from coldstream_shared.campaign import EnrichmentPolicy
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import LeadScraped
+from coldstream_shared.group_commit import Committed, GroupCommit
 from coldstream_shared.unit_of_work import UnitOfWork
 from enrichment.campaigns import CampaignPolicies
 from enrichment.domain_rules import apply_api, is_free_mail
 from enrichment.enrichers import Enrichers
-from enrichment.group_commit import GroupCommit
 from enrichment.lead_fields import flat, merge_into_lead
 from enrichment.outcome import EnrichedLead, record_all
 from enrichment.spending import Spend, SpendLedger
@@ -46,8 +46,8 @@ class EnrichLead:
         self._x = enrichers
         self._applied = applied
         self._ledger = SpendLedger(policies.spent)
-        # Leads handled at once share a transaction (claim, rows, outbox): see group_commit.py.
-        self._record = GroupCommit(self._store, max_batch=max_batch)
+        # Leads handled at once share a transaction (claim, rows, outbox): see coldstream_shared.group_commit.
+        self._record: GroupCommit[EnrichedLead, None] = GroupCommit(self._store, max_batch=max_batch)
 
     async def __call__(self, event: LeadScraped, *, first_delivery: bool = False) -> None:
         # A redelivered event may have been applied already: then pay for nothing. A first delivery skips the
@@ -69,10 +69,11 @@ class EnrichLead:
         if result.normalized and self._x.patterns is not None:
             self._x.patterns.learn(result.normalized, event.lead.first_name, event.lead.last_name)
 
-    async def _store(self, outcomes: list[EnrichedLead]) -> None:
+    async def _store(self, outcomes: list[EnrichedLead], committed: Committed) -> None:
         async with self._uow() as uow:
             await record_all(uow, outcomes, SERVICE)
             await uow.commit()
+            committed([None] * len(outcomes))  # the leads' messages are acknowledged; their events publish next
 
     async def _paid_verification(self, result: Verification, spend: Spend) -> tuple[Verification, str | None]:
         """Ask the paid verifiers only when free checks could not decide (offline: never).

@@ -23,8 +23,8 @@ from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
 from sending.ledger import LedgerRow
 from sending.mailer import DeliveryResult, Mailer, PermanentDeliveryError
-from sending.outgoing import SERVICE, envelope, outgoing, sent_event
-from sending.scheduling import due_after
+from sending.outgoing import SERVICE, envelope, outgoing
+from sending.recording import RecordDeliveries
 from sending.suppression import blocking_entry
 
 # Longer than a consumer's ack_wait: a redelivery while the first attempt still runs waits instead of racing it.
@@ -62,6 +62,8 @@ class Dispatcher:
         self._batched = batched
         self._pacers = pacers or {}
         self._fallback_noted: set[str] = set()
+        # Deliveries finishing together are recorded in one transaction (recording.py).
+        self._recorder = RecordDeliveries(unit_of_work, self.now)
 
     def now(self) -> datetime:
         """The dispatcher's clock (tests move it)."""
@@ -167,34 +169,11 @@ class Dispatcher:
             return False
 
     async def _record(self, row: LedgerRow, campaign: Any, result: DeliveryResult) -> None:
-        async with self._uow() as uow:
-            await self.record_in(uow, row, campaign, result)
-            await uow.commit()
+        await self._recorder(row, campaign, result)
 
     async def record_in(self, uow: UnitOfWork, row: LedgerRow, campaign: Any, result: DeliveryResult) -> bool:
         """Inside the caller's transaction: reserved → sent, the next touch scheduled, `email.sent` emitted."""
-        sent_at = self._clock()
-        next_due = None
-        if result.backend != "instantly":  # Instantly's sequencer sends the follow-ups itself (their copy went up)
-            delays = campaign.step_delays
-            next_delay = delays[row.step] if row.step < len(delays) else None
-            if next_delay is not None:
-                next_due = due_after(sent_at, next_delay, business_days=campaign.business_days)
-        values = {
-            "status": "sent",
-            "sent_at": sent_at,
-            "message_id": result.message_id,
-            "backend": result.backend,
-            "account": result.account,
-            "error": None,
-        }
-        sent = await ledger.record_sent(
-            uow.session, row, values, next_due=next_due, hand_over=result.backend == "instantly"
-        )
-        if sent is None:  # another attempt recorded it first
-            return False
-        uow.emit(sent_event(row, result))
-        return True
+        return await self._recorder.record_in(uow, row, campaign, result)
 
     async def _fail(self, row: LedgerRow, backend: str, reason: str) -> None:
         async with self._uow() as uow:

@@ -6,11 +6,14 @@ import asyncio
 import os
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coldstream_shared.errors import TransientError
-from sending.compose import Compliance, OutgoingEmail, build_message
+from sending.compose import Compliance, OutgoingEmail, message_bytes
 from sending.mailer import DeliveryResult, PermanentDeliveryError
+
+WRITERS = 16
 
 
 class FileOutbox:
@@ -20,6 +23,9 @@ class FileOutbox:
         self._root = root
         self._compliance = compliance
         self._directories: dict[Path, DirectorySync] = {}
+        # Writers spend their time waiting in fsync, not on the CPU: more of them than the loop's default executor
+        # has, so concurrent sends overlap their fsyncs (the filesystem commits them together).
+        self._writers = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="eml-writer")
         root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, email: OutgoingEmail) -> Path:
@@ -29,12 +35,14 @@ class FileOutbox:
     async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
         """Write the message atomically: a reader (or a reconciliation) never sees half a file."""
         try:
-            data = build_message(email, self._compliance).as_bytes()
+            data = message_bytes(email, self._compliance)
         except ValueError as error:  # e.g. a line break in a header: no outbox would ever accept this message
             raise PermanentDeliveryError(f"message cannot be built: {error}") from error
         path = self.path_for(email)
         try:
-            await asyncio.to_thread(_write_atomically, path, data, self._directory(path.parent))
+            await asyncio.get_running_loop().run_in_executor(
+                self._writers, _write_atomically, path, data, self._directory(path.parent)
+            )
         except OSError as error:  # a full disk or a missing mount may be fixed by the next attempt (shared backoff)
             raise TransientError(f"outbox not writable: {error.strerror}") from error
         return DeliveryResult("file", email.message_id)

@@ -30,7 +30,9 @@ from sending.suppress_contact import SuppressContact
 from sending.watch_bounces import WatchBounces
 
 
-def register(runtime: Runtime, send_sequence: SendSequence, remote: RemoteCampaigns | None = None) -> None:
+def register(
+    runtime: Runtime, send_sequence: SendSequence, remote: RemoteCampaigns | None = None, *, concurrency: int = 1
+) -> None:
     """Attach the sending subscribers to the broker."""
     remember_campaign = RememberCampaign(runtime.unit_of_work)
     suppress_contact = SuppressContact(runtime.unit_of_work)
@@ -71,6 +73,15 @@ def register(runtime: Runtime, send_sequence: SendSequence, remote: RemoteCampai
     async def on_campaign_resumed(event: CampaignResumed) -> None:
         await resume(event)
 
-    @durable(runtime.broker, subjects.EMAIL_GENERATED, service=SERVICE, title="sending: send sequences")
+    # Many sequences at once (max_workers): their reservations and records are committed together (group commit).
+    @durable(
+        runtime.broker,
+        subjects.EMAIL_GENERATED,
+        service=SERVICE,
+        title="sending: send sequences",
+        batch_size=min(concurrency, 256),
+        max_ack_pending=max(1000, concurrency * 4),
+        max_workers=concurrency,
+    )
     async def on_email_generated(event: EmailGenerated) -> None:
         await send_sequence(event)

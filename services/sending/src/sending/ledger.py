@@ -186,33 +186,6 @@ async def transition(session: AsyncSession, ledger_id: uuid.UUID, source: str, *
     return result.first()
 
 
-async def record_sent(
-    session: AsyncSession, row: LedgerRow, values: dict[str, Any], *, next_due: datetime | None, hand_over: bool
-) -> LedgerRow | None:
-    """reserved → sent, and in the same statement the next touch given its due time (or, with `hand_over`, every
-    later touch handed over to Instantly). None when another attempt recorded the touch first (nothing changes)."""
-    sent = (
-        update(send_ledger)
-        .where(send_ledger.c.id == row.id, send_ledger.c.status == "reserved")
-        .values(**values)
-        .returning(*send_ledger.c)
-        .cte("sent")
-    )
-    later = update(send_ledger).where(
-        send_ledger.c.lead_id == row.lead_id,
-        send_ledger.c.campaign_id == row.campaign_id,
-        send_ledger.c.status == "scheduled",
-        select(sent.c.id).exists(),
-    )
-    if hand_over:
-        later = later.where(send_ledger.c.step > row.step).values(status="handed_over")
-    elif next_due is not None:
-        later = later.where(send_ledger.c.step == row.step + 1, send_ledger.c.due_at.is_(None)).values(due_at=next_due)
-    else:
-        return (await session.execute(select(sent))).first()
-    return (await session.execute(select(sent).add_cte(later.cte("later")))).first()
-
-
 async def take_over(session: AsyncSession, row: LedgerRow, now: datetime) -> bool:
     """Take a reservation from an attempt whose lease ran out; False when another attempt took it first."""
     result = await session.execute(

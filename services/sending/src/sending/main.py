@@ -63,7 +63,9 @@ def create_app(settings: SendingSettings | None = None) -> Any:
         mailers["smtp"] = smtp
         pacers["smtp"] = SmtpPacer(smtp.unavailable)
     dispatcher = Dispatcher(runtime.unit_of_work, mailers, batched=frozenset({"instantly"}), pacers=pacers)
-    handlers.register(runtime, SendSequence(dispatcher, runtime.unit_of_work), remote)
+    handlers.register(
+        runtime, SendSequence(dispatcher, runtime.unit_of_work), remote, concurrency=settings.send_concurrency
+    )
     runtime.loops.append(SendDueTouches(dispatcher, runtime.unit_of_work).run_forever)
     if instantly is not None:
         uploader = UploadQueuedLeads(

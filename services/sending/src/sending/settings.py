@@ -18,6 +18,9 @@ class SendingSettings(ServiceSettings):
     public_url: str = Field("http://127.0.0.1:8080", description="Base of the unsubscribe links (replies service).")
     # CAN-SPAM requires a valid postal address in every commercial email; a placeholder is loud on purpose.
     physical_address: str = PHYSICAL_ADDRESS_PLACEHOLDER
+    # Sequences handled at once: their first touches share a transaction and their records another (group commit),
+    # so throughput grows with this until the database, the disk or JetStream is busy.
+    send_concurrency: int = Field(256, ge=1, description="email.generated messages handled concurrently.")
     instantly_api_key: SecretStr | None = Field(None, validation_alias="INSTANTLY_API_KEY")
     instantly_base_url: str = Field("https://api.instantly.ai", description="Instantly API v2 (a fake in tests).")
     instantly_batch_size: int = Field(1000, ge=1, le=1000, description="Leads per leads/add call.")

@@ -8,39 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import cast, func, insert, literal_column, select, text, update
+from sqlalchemy import cast, func, insert, literal_column, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sending.store import send_ledger, suppressions, upload_batches
-from sending.suppression import Suppression, domain_of, normalise_email
-
-
-async def lock_many(session: AsyncSession, emails: Sequence[str]) -> None:
-    """Take the send locks of many addresses: every domain first, then every address, each sorted.
-
-    A single send takes its domain then its address, so this order cannot deadlock with it or another batch.
-    """
-    domains = sorted({domain_of(email) for email in emails})
-    addresses = sorted({normalise_email(email) for email in emails})
-    for keys in (domains, addresses):
-        await session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtext(k))"
-                " FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n"
-            ),
-            {"keys": keys},
-        )
-
-
-async def suppressions_for_many(session: AsyncSession, emails: Sequence[str]) -> list[Suppression]:
-    """Every entry that could block one of `emails` (its address or its domain)."""
-    values = {normalise_email(email) for email in emails} | {domain_of(email) for email in emails}
-    rows = await session.execute(
-        select(suppressions.c.value, suppressions.c.scope, suppressions.c.reason).where(
-            suppressions.c.value.in_(sorted(values))
-        )
-    )
-    return [Suppression(r.value, r.scope, r.reason) for r in rows]
+from sending.store import send_ledger, upload_batches
 
 
 async def record_uploaded(session: AsyncSession, lead_ids: Mapping[uuid.UUID, str], at: datetime) -> list[Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sending_testkit import Parts, email_generated, eml_files, open_parts, published, query, unsubscribed
 
-from sending import ledger
+from sending import bulk_ledger, ledger
 from sending.dispatch import Dispatcher
 from sending.follow_ups import SendDueTouches
 from sending.suppress_contact import SuppressContact
@@ -44,20 +44,20 @@ async def test_an_unsubscribe_arriving_between_check_and_reservation_waits_for_i
 ) -> None:
     address, mailer = "bob@prospect.com", parts.mailer()
     suppress = SuppressContact(parts.runtime.unit_of_work)
-    read_list = ledger.suppressions_for
+    read_list = bulk_ledger.claim_and_read_suppressions  # what a batch of first touches reads, under its locks
     unsubscribe: asyncio.Task[None] | None = None
     committed_before_reservation = False
 
-    async def read_then_let_the_unsubscribe_in(session: Any, email: str) -> Any:
+    async def read_then_let_the_unsubscribe_in(session: Any, events: Any, emails: Any) -> Any:
         nonlocal unsubscribe, committed_before_reservation
-        entries = await read_list(session, email)
+        entries = await read_list(session, events, emails)
         # The send has read the list and not reserved yet: the unsubscribe tries to commit right now.
         unsubscribe = asyncio.create_task(suppress(unsubscribed(address)))
         await asyncio.wait({unsubscribe}, timeout=WINDOW)
         committed_before_reservation = unsubscribe.done()
         return entries
 
-    monkeypatch.setattr(ledger, "suppressions_for", read_then_let_the_unsubscribe_in)
+    monkeypatch.setattr(bulk_ledger, "claim_and_read_suppressions", read_then_let_the_unsubscribe_in)
     await parts.sender(mailer)(email_generated(parts.cid, address))
     assert unsubscribe is not None
     await unsubscribe

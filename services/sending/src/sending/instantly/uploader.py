@@ -26,6 +26,7 @@ from coldstream_shared.errors import TransientError
 from coldstream_shared.events import utcnow
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
+from sending.bulk_ledger import lock_many, suppressions_for_many
 from sending.dispatch import Dispatcher
 from sending.instantly.client import MAX_LEADS_PER_CALL, InstantlyRejectedError
 from sending.instantly.leads import lead_payloads
@@ -34,21 +35,15 @@ from sending.mailer import DeliveryResult
 from sending.outgoing import sent_event
 from sending.store import campaigns, send_ledger, upload_batches
 from sending.suppression import blocking_entry
-from sending.upload_locks import (
-    counters,
-    finish_batches,
-    lock_many,
-    open_batches,
-    record_uploaded,
-    reserve_for_batches,
-    suppressions_for_many,
-)
+from sending.upload_locks import counters, finish_batches, open_batches, record_uploaded, reserve_for_batches
 
 log = logging.getLogger(__name__)
 # Touches recorded per transaction: each transaction's outbox then publishes a bounded number of events.
 RECORD_CHUNK = 500
 # Touches reserved per round (one transaction), whatever the call size.
 ROUND_LEADS = 1000
+# Rounds of one drain that may be recording while it takes and calls the next one.
+RECORDING_AHEAD = 4
 
 
 @dataclass
@@ -112,10 +107,22 @@ class UploadQueuedLeads:
         return uploaded
 
     async def _drain(self, campaign_id: str) -> int:
+        # A round is recorded while the next one is taken and called: recording ends with publishing up to 1,000
+        # `email.sent` (one JetStream fsync each), which would otherwise leave the request budget unused meanwhile.
+        recording: list[asyncio.Task[int]] = []
         uploaded = 0
-        while batches := await self._take_round(campaign_id):
-            answers = await asyncio.gather(*(self._call(batch) for batch in batches))
-            uploaded += await self._record_round(list(zip(batches, answers, strict=True)))
+        try:
+            while batches := await self._take_round(campaign_id):
+                answers = await asyncio.gather(*(self._call(batch) for batch in batches))
+                recording.append(asyncio.create_task(self._record_round(list(zip(batches, answers, strict=True)))))
+                while len(recording) > RECORDING_AHEAD:  # bounded: what waits for recording is held in memory
+                    uploaded += await recording.pop(0)
+        finally:
+            results = await asyncio.gather(*recording, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            uploaded += result
         return uploaded
 
     async def _take_round(self, campaign_id: str) -> list[Batch]:
