@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nats
+from nats.aio.client import Client
 from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
 
@@ -57,7 +58,7 @@ class DeadLetterError(Exception):
     """An operation that cannot be carried out (unknown sequence, not a dead letter)."""
 
 
-async def connect(nats_url: str) -> tuple[nats.NATS, JetStreamContext]:
+async def connect(nats_url: str) -> tuple[Client, JetStreamContext]:
     nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
     js = nc.jetstream()
     await ensure_streams(js)

@@ -34,7 +34,7 @@ class Funnel:
             return
         if payload.get("campaign_id") != self.campaign_id:
             return
-        lead_id = payload.get("lead_id")
+        lead_id = str(payload.get("lead_id"))
         if subject == subjects.CAMPAIGN_IMPORTED:
             self.imported = payload
         elif subject == subjects.LEAD_SCRAPED:

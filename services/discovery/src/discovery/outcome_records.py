@@ -28,10 +28,11 @@ from discovery.store import SCHEMA, campaigns
 
 Carriers = Mapping[str, dict[str, str]]  # lead id -> trace context of a held lead
 
-ROW_COLUMNS = ("campaign_id", "source_index", "row_number", "lead_id", "outcome", "email", "reason_code", "reason")
-ROW_COLUMNS += ("duplicate_of",)
-LEAD_COLUMNS = ("lead_id", "campaign_id", "email", "status", "data", "source", "source_index", "row_number")
-LEAD_COLUMNS += ("score", "tier", "score_breakdown", "company_domain", "name_key", "linkedin_url", "trace_carrier")
+ROW_COLUMNS: tuple[str, ...] = ("campaign_id", "source_index", "row_number", "lead_id", "outcome", "email")
+ROW_COLUMNS += ("reason_code", "reason", "duplicate_of")
+LEAD_COLUMNS: tuple[str, ...] = ("lead_id", "campaign_id", "email", "status", "data", "source", "source_index")
+LEAD_COLUMNS += ("row_number", "score", "tier", "score_breakdown", "company_domain", "name_key", "linkedin_url")
+LEAD_COLUMNS += ("trace_carrier",)
 _LOG_EXCLUSIONS = f"""
 INSERT INTO {SCHEMA}.exclusions (campaign_id, lead_id, email, reason, evidence_at)
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[])

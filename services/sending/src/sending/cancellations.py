@@ -8,8 +8,7 @@ from typing import Any
 
 from coldstream_shared.events import EmailCancelled, Event
 from coldstream_shared.unit_of_work import UnitOfWork
-
-SERVICE = "sending"
+from sending.outgoing import SERVICE
 
 
 def announce_cancelled(uow: UnitOfWork, cancelled: Iterable[Any], reason: str, cause: Event) -> int:

@@ -21,7 +21,7 @@ from coldstream_shared.events import (
 from coldstream_shared.messaging import document_publishes, durable
 from coldstream_shared.service import Runtime
 from sending.approve_sending import ApproveSending
-from sending.dispatch import SERVICE
+from sending.outgoing import SERVICE
 from sending.pause_campaign import PauseCampaign, RemoteCampaigns, ResumeCampaign
 from sending.remember_campaign import RememberCampaign
 from sending.send_sequence import SendSequence

@@ -143,7 +143,7 @@ TOUCH_COLUMNS = (
     "id", "team_id", "lead_id", "campaign_id", "step", "variant", "email", "subject", "body", "delay_days",
     "backend", "status", "causation_id", "lead_timezone", "reserved_at", "attempt_at", "unsubscribe_token",
 )  # fmt: skip
-_DIALECT = postgresql.dialect()
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]  # only renders SQL
 
 
 def _add_touches_statement() -> TextualSelect:

@@ -9,7 +9,7 @@ from coldstream_shared.resilience import AsyncLimiter
 from coldstream_shared.service import build_runtime, make_app, serve
 from sending import handlers
 from sending.compose import Compliance
-from sending.dispatch import SERVICE, Dispatcher
+from sending.dispatch import Dispatcher
 from sending.file_outbox import FileOutbox
 from sending.follow_ups import SendDueTouches
 from sending.instantly.blocklist import MirrorBlocklist
@@ -18,6 +18,7 @@ from sending.instantly.client import InstantlyClient, WorkspaceLimiter, smooth
 from sending.instantly.mailer import InstantlyMailer
 from sending.instantly.uploader import UploadQueuedLeads
 from sending.mailer import Mailer
+from sending.outgoing import SERVICE
 from sending.send_sequence import SendSequence
 from sending.settings import PHYSICAL_ADDRESS_PLACEHOLDER, SendingSettings
 from sending.smtp_mailer import SmtpMailer, SmtpRelay

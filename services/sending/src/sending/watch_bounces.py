@@ -16,11 +16,12 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from coldstream_shared.events import CampaignAlert, CampaignPaused, LeadBounced, utcnow
 from coldstream_shared.unit_of_work import UnitOfWork
 from sending import ledger
+from sending.outgoing import SERVICE
 from sending.store import bounces, campaign_alerts, campaigns, send_ledger
 from sending.suppression import normalise_email
 
 log = logging.getLogger(__name__)
-SERVICE = "sending"
+
 PAUSED_BY = "alert:bounce_rate"
 
 
