@@ -31,7 +31,7 @@ chaos: install ## 5,000 leads under SIGKILLs, a nats-server restart and webhooks
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src cli/src services/discovery/src services/enrichment/src services/sending/src services/replies/src
+	$(BIN)/mypy shared/src cli/src services/discovery/src services/enrichment/src services/sending/src services/replies/src services/personalization/src
 
 asyncapi: install ## regenerate docs/asyncapi/*.json from the code
 	$(BIN)/coldstream asyncapi --out docs/asyncapi

@@ -41,9 +41,9 @@ def insert_many_or_skip(table: Table, columns: Sequence[str], returning: str) ->
         f"INSERT INTO {_name(table)} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
         f" RETURNING {returning}"
     )
-    return statement.bindparams(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in columns)).columns(
-        table.c[returning]
-    )
+    # dimensions=1: a JSON column whose values are lists would otherwise be sent as a two-level array.
+    arrays_of = (bindparam(name, type_=ARRAY(table.c[name].type, dimensions=1)) for name in columns)
+    return statement.bindparams(*arrays_of).columns(table.c[returning])
 
 
 def _name(table: Table) -> str:

@@ -22,7 +22,9 @@ class PersonalizationSettings(ServiceSettings):
     # The template writer makes no calls: its leads are bounded by CPU and the database only, so it runs as wide as
     # the database pool (10 connections, coldstream_shared.db.make_engine) and no wider: every lead past it opened
     # and closed a connection of its own (64 leads at a time opened 230+ connections for 1,500 leads and cost
-    # 8.7 ms CPU per lead; 10 opened none and cost 5.7 ms, at twice the throughput).
+    # 8.7 ms CPU per lead; 10 opened none and cost 5.7 ms, at twice the throughput). The group commit stores at most
+    # two batches at once, but each lead still borrows a connection for its context read: 20 and 32 measured no
+    # better than 10 in the pipeline (32 cost Postgres more CPU), so 10 stays.
     template_concurrency: int = Field(
         10, ge=1, description="Leads written at the same time by the template writer (no ANTHROPIC_API_KEY)."
     )
