@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from coldstream_shared.events import (
     ReplyReceived,
     Touch,
 )
+from tests.property.documents import Path_, edited, paths
 from tests.property.stack import CAMPAIGN, campaign_started
 
 # Who consumes what: checked against the durables the running services created, so a new handler lands here.
@@ -177,30 +177,6 @@ def refused(model: type[Event], body: Body) -> bool:
     return False
 
 
-Path_ = tuple[str | int, ...]
-
-
-def _paths(value: Any, prefix: Path_ = ()) -> list[Path_]:
-    found: list[Path_] = []
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        found.append((*prefix, key))
-        found.extend(_paths(item, (*prefix, key)))
-    return found
-
-
-def _edit(doc: dict[str, Any], path: Path_, value: Any = None, *, drop: bool = False) -> dict[str, Any]:
-    out = copy.deepcopy(doc)
-    parent: Any = out
-    for key in path[:-1]:
-        parent = parent[key]
-    if drop:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return out
-
-
 def _encode(doc: Any) -> bytes:
     return json.dumps(doc).encode()
 
@@ -225,13 +201,13 @@ def bad_bodies(event: Event) -> st.SearchStrategy[list[Body]]:
     """One broken body of every kind, derived from a valid `event`."""
     doc = event.model_dump(mode="json")
     good = _encode(doc)
-    paths = _paths(doc)
-    texts = [p for p in paths if isinstance(_get(doc, p), str) and p[-1] not in IDENTITIES]
-    missing = st.sampled_from(paths).map(lambda p: ("missing", _encode(_edit(doc, p, drop=True))))
-    wrong_type = st.tuples(st.sampled_from(paths), WRONG_VALUES).map(
-        lambda pv: ("wrong_type", _encode(_edit(doc, pv[0], pv[1])))
+    fields = paths(doc)
+    texts = [p for p in fields if isinstance(_get(doc, p), str) and p[-1] not in IDENTITIES]
+    missing = st.sampled_from(fields).map(lambda p: ("missing", _encode(edited(doc, p, drop=True))))
+    wrong_type = st.tuples(st.sampled_from(fields), WRONG_VALUES).map(
+        lambda pv: ("wrong_type", _encode(edited(doc, pv[0], pv[1])))
     )
-    nasty = st.tuples(st.sampled_from(texts), NASTY_TEXT).map(lambda pv: ("nasty_text", _encode(_edit(doc, *pv))))
+    nasty = st.tuples(st.sampled_from(texts), NASTY_TEXT).map(lambda pv: ("nasty_text", _encode(edited(doc, *pv))))
     version = (st.integers(min_value=2, max_value=2**40) | st.integers(max_value=0) | WRONG_VALUES).map(
         lambda v: ("schema_version", _encode(doc | {"schema_version": v}))
     )

@@ -3,7 +3,6 @@ or raises CampaignFileError with a message; never a traceback from YAML, pydanti
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 
 from coldstream.campaign_file import CampaignFileError, load_campaign
 from coldstream_shared.campaign import CampaignSpec
+from tests.property.documents import edited, paths
 
 FUZZ = settings(
     max_examples=200,
@@ -66,27 +66,6 @@ def dump(document: Any) -> bytes:
     return yaml.safe_dump(document, allow_unicode=False, sort_keys=False).encode()
 
 
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    found = []
-    for key, item in items:
-        found.append((*prefix, key))
-        found.extend(paths(item, (*prefix, key)))
-    return found
-
-
-def edited(path: tuple[Any, ...], value: Any, *, drop: bool = False) -> dict[str, Any]:
-    document = copy.deepcopy(BASE)
-    parent: Any = document
-    for key in path[:-1]:
-        parent = parent[key]
-    if drop:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return document
-
-
 @pytest.fixture(scope="module")
 def folder() -> Any:
     with tempfile.TemporaryDirectory() as name:
@@ -117,19 +96,19 @@ def test_the_example_broken_one_field_at_a_time(folder: Path, data: st.DataObjec
     path = data.draw(st.sampled_from(paths(BASE)), label="path")
     how = data.draw(st.sampled_from(["drop", "replace", "nasty", "unknown_key"]), label="how")
     if how == "drop":
-        document = edited(path, None, drop=True)
+        document = edited(BASE, path, None, drop=True)
     elif how == "unknown_key":
         mapping = data.draw(st.sampled_from([()] + [p for p in paths(BASE) if isinstance(_get(BASE, p), dict)]))
-        document = edited((*mapping, data.draw(st.text(max_size=10), label="key")), 1)
+        document = edited(BASE, (*mapping, data.draw(st.text(max_size=10), label="key")), 1)
     else:
-        document = edited(path, data.draw(values if how == "replace" else nasty_text, label="value"))
+        document = edited(BASE, path, data.draw(values if how == "replace" else nasty_text, label="value"))
     load(folder, dump(document))
 
 
 @settings(FUZZ, max_examples=100)
 @given(path=nasty_text | st.text(max_size=50))
 def test_any_source_path(folder: Path, path: str) -> None:
-    load(folder, dump(edited(("sources", 0, "path"), path)))
+    load(folder, dump(edited(BASE, ("sources", 0, "path"), path)))
 
 
 @pytest.mark.parametrize(
