@@ -13,6 +13,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from coldstream_shared.db import make_sessionmaker, service_metadata
+from coldstream_shared.errors import PermanentError
 from coldstream_shared.events import LeadData, LeadScraped
 from coldstream_shared.messaging import declare_streams
 from coldstream_shared.outbox import Outbox
@@ -116,3 +117,12 @@ async def test_a_burst_of_published_ids_is_marked_in_one_statement(parts: Parts)
     parts.outbox._published.update([event.event_id, *(uuid.uuid4() for _ in range(40_000))])
     await parts.outbox.mark_published()
     assert await published_at(parts, event) is not None
+
+
+async def test_an_event_that_cannot_be_written_as_json_is_refused_for_good(parts: Parts) -> None:
+    event = scraped(f"outbox-{uuid.uuid4().hex[:8]}")
+    event = event.model_copy(update={"lead": event.lead.model_copy(update={"first_name": "x\udfffy"})})
+    async with parts.uow as uow:
+        uow.emit(event)
+        with pytest.raises(PermanentError, match="cannot be written as JSON"):
+            await uow.commit()

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import TextClause
 
+from coldstream_shared.errors import PermanentError
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.streams import stream_for
 
@@ -91,8 +92,16 @@ class Pending:
 
     @classmethod
     def of(cls, event: Event, headers: dict[str, str]) -> Pending:
-        """An event about to be stored."""
-        return cls(event.event_id, event.subject, event.model_dump_json(), headers, str(event.correlation_id))
+        """An event about to be stored; PermanentError when it cannot be written as JSON.
+
+        That is the input's doing (a lone surrogate from a JSON escape copied into a field, say), so the message
+        that caused it goes to the dead letters at once instead of failing the same way on every delivery.
+        """
+        try:
+            body = event.model_dump_json()
+        except PydanticSerializationError as error:
+            raise PermanentError(f"{event.subject} {event.event_id} cannot be written as JSON: {error}") from error
+        return cls(event.event_id, event.subject, body, headers, str(event.correlation_id))
 
     @classmethod
     def stored(cls, event_id: UUID, subject: str, payload: dict[str, Any], headers: dict[str, str]) -> Pending:

@@ -25,8 +25,9 @@ from discovery.places import locate
 # and an absurd cell must not bloat every event that carries the lead downstream. Extra columns are cut instead.
 MAX_FIELD_CHARS = 500
 MAX_EXTRA_CHARS = 1000
-# NUL too: Postgres refuses it in text, and one NUL used to fail the whole import.
-_INVISIBLE = re.compile(r"[\x00\u200b-\u200d\u2060\ufeff]")
+# NUL too: Postgres refuses it in text, and one NUL used to fail the whole import. Lone surrogates (from a JSON
+# escape such as "\udfff" in a proposed lead) likewise: no UTF-8 encoder writes them, so the lead could not be stored.
+_INVISIBLE = re.compile(r"[\x00\u200b-\u200d\u2060\ufeff\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 # The bundled public-suffix snapshot only: no network at import time.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)

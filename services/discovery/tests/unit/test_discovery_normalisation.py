@@ -138,3 +138,9 @@ def test_company_size_is_parsed_or_kept_as_written() -> None:
     assert not isinstance(lead, Rejection)
     assert lead.company_size is None
     assert lead.extra == {"company_size": "lots"}
+
+
+def test_text_no_database_could_store_is_dropped_from_values() -> None:
+    # A lone surrogate arrives from a JSON escape ("\udfff") in a proposed lead; NUL from a broken export.
+    found = lead(email="ann@acme.com", company="Ac\udfffme\x00 Ltd")
+    assert found.company == "Acme Ltd"
