@@ -3,7 +3,7 @@ recorded once (counters add up) or fails as a whole with a message and an alert;
 
 from __future__ import annotations
 
-import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,13 +14,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from coldstream_shared.dead_letters import MAX_EVENT_BYTES
 from coldstream_shared.errors import PermanentError
-from coldstream_shared.messaging import declare_streams
-from coldstream_shared.migrations import upgrade
-from coldstream_shared.service import Runtime, build_runtime
-from discovery.import_campaign import SERVICE, ImportCampaign
-from discovery.settings import DiscoverySettings
-from discovery.store import metadata
+from coldstream_shared.service import Runtime
+from discovery.address_rules import COLUMNS_NOT_KEPT
+from discovery.import_campaign import ImportCampaign
+from discovery.testing import direct_runtime
 from tests.property.csv_files import LEAD_FILES
 from tests.property.test_csv_import_fuzz import started
 
@@ -36,15 +35,8 @@ FUZZ = settings(
 
 @pytest.fixture
 async def runtime(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    await asyncio.to_thread(upgrade, "discovery", fresh_database_url)
-    settings_ = DiscoverySettings(nats_url=nats_url, database_url=fresh_database_url, data_dir=tmp_path)
-    runtime = build_runtime(SERVICE, settings_, metadata)
-    await declare_streams(runtime.broker)
-    try:
+    async with direct_runtime(nats_url, fresh_database_url, tmp_path, migrate=True) as runtime:
         yield runtime
-    finally:
-        await runtime.broker.stop()
-        await runtime.engine.dispose()
 
 
 @pytest.fixture
@@ -107,3 +99,20 @@ async def test_a_nul_in_one_cell_does_not_fail_the_import(
         await import_file(runtime, database, tmp_path, b"email,name\nada@acme.com,A\x00da\nbo@beta.io,Bo\n")
         == "imported"
     )
+
+
+async def test_a_file_thousands_of_columns_wide_is_imported_with_events_consumers_accept(
+    runtime: Runtime, database: AsyncEngine, tmp_path: Path
+) -> None:
+    header = ",".join(["email", *(f"note{i}" for i in range(3000))])
+    rows = [",".join([f"p{n}@acme.com", *("n" * 200 for _ in range(3000))]) for n in range(3)]
+    content = "\n".join([header, *rows, "bo@beta.io,short"]) + "\n"
+    assert await import_file(runtime, database, tmp_path, content.encode()) == "imported"
+    events = await fetch(database, "SELECT subject, payload::text AS body FROM discovery.outbox")
+    assert max(len(e["body"].encode()) for e in events) <= MAX_EVENT_BYTES
+    scraped = [json.loads(e["body"]) for e in events if e["subject"] == "lead.scraped"]
+    assert sorted(s["lead"]["extra"].get(COLUMNS_NOT_KEPT, 0) > 0 for s in scraped) == [False, True, True, True]
+    assert all((COLUMNS_NOT_KEPT in s["flags"]) == (COLUMNS_NOT_KEPT in s["lead"]["extra"]) for s in scraped)
+    [alert] = [json.loads(e["body"]) for e in events if e["subject"] == "campaign.alert"]
+    assert alert["kind"] == COLUMNS_NOT_KEPT
+    assert alert["details"]["columns"] == 3000

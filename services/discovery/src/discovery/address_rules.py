@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from coldstream_shared.events import LeadData
 
+# The `extra` key (and lead flag) saying how many non-empty extra columns a lead did not keep (normalisation.py).
+COLUMNS_NOT_KEPT = "columns_not_kept"
 # Cells that mean "nothing here" in exports; they are treated as empty, never as a value.
 JUNK_VALUES = frozenset({"n/a", "na", "none", "null", "nil", "-", "--", "?", "unknown", "#n/a", "tbd", "undefined"})
 PLACEHOLDER_LOCALS = frozenset(
@@ -82,4 +84,7 @@ def is_placeholder(email: str) -> bool:
 def lead_flags(lead: LeadData) -> list[str]:
     """Warnings that do not reject a lead: a role address reaches a team, not the person in the row."""
     local = lead.email.partition("@")[0]
-    return ["role_address"] if local in ROLE_LOCALS else []
+    flags = ["role_address"] if local in ROLE_LOCALS else []
+    if COLUMNS_NOT_KEPT in lead.extra:
+        flags.append(COLUMNS_NOT_KEPT)  # the row was wider than a lead keeps: see extra[COLUMNS_NOT_KEPT]
+    return flags

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from coldstream_shared.events import CampaignAlert, CampaignImported, CampaignProgress, CampaignStarted, Event
+from discovery.address_rules import COLUMNS_NOT_KEPT
 from discovery.lead_events import SERVICE
+from discovery.normalisation import MAX_EXTRA_COLUMNS, MAX_EXTRA_TOTAL_CHARS
 from discovery.progress import ProgressMeter
 
 
@@ -27,8 +29,11 @@ def progress_event(
     )
 
 
-def import_finished_events(started: CampaignStarted, row: Any, meters: Mapping[str, ProgressMeter]) -> list[Event]:
-    """Each source's final progress, `campaign.imported` with the counters, and an alert when leads wait."""
+def import_finished_events(
+    started: CampaignStarted, row: Any, meters: Mapping[str, ProgressMeter], wide: Mapping[str, int] | None = None
+) -> list[Event]:
+    """Each source's final progress, `campaign.imported` with the counters, an alert when leads wait and one per
+    file in `wide` (source label -> columns nobody claimed) whose leads cannot keep every column."""
     events: list[Event] = [
         progress_event(started, label, meter, key=("done", label), done=True) for label, meter in meters.items()
     ]
@@ -58,6 +63,22 @@ def import_finished_events(started: CampaignStarted, row: Any, meters: Mapping[s
                 kind="leads_awaiting_approval",
                 message=message,
                 details={"held": row.held},
+            )
+        )
+    for label, columns in (wide or {}).items():
+        message = (
+            f"{label} has {columns} columns besides the lead fields; a lead keeps at most {MAX_EXTRA_COLUMNS} "
+            f"non-empty ones ({MAX_EXTRA_TOTAL_CHARS:,} characters): each lead's extra.{COLUMNS_NOT_KEPT} says how "
+            "many of its own were not kept"
+        )
+        events.append(
+            CampaignAlert.caused_by(
+                started,
+                producer=SERVICE,
+                key=(COLUMNS_NOT_KEPT, label),
+                kind=COLUMNS_NOT_KEPT,
+                message=message,
+                details={"source": label, "columns": columns, "kept_per_lead": MAX_EXTRA_COLUMNS},
             )
         )
     return events

@@ -69,6 +69,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 HEADER_ALIASES: dict[str, str] = {alias: field for field, aliases in _ALIASES.items() for alias in aliases}
 LEAD_FIELDS: frozenset[str] = frozenset(_ALIASES)
+# An extra column's name (its header) is cut to this: a header cell can be as long as any cell, and the name is
+# repeated in every lead's `extra`.
+MAX_EXTRA_NAME_CHARS = 100
 
 
 def normalise_header(header: str) -> str:
@@ -121,7 +124,7 @@ def map_columns(headers: Sequence[str], column_map: Mapping[str, str] | None = N
     for i, header in enumerate(headers):
         if i in claimed:
             continue
-        name = header.replace("\x00", "").strip().lstrip("\ufeff") or f"column_{i + 1}"
+        name = header.replace("\x00", "").strip().lstrip("\ufeff")[:MAX_EXTRA_NAME_CHARS].strip() or f"column_{i + 1}"
         # A repeated header keeps every column: the later ones get a suffix instead of overwriting the first.
         while name in extras:
             name = f"{name}_{i + 1}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.nats.annotations import NatsMessage
 
 from coldstream_shared import subjects
+from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
 from coldstream_shared.events import (
     CampaignApproved,
     CampaignStarted,
@@ -36,6 +37,9 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
         providers=build_providers(settings),
         preparer=preparer,
     )
+    # The limit DeadLetters parks a message at (make_broker's policy).
+    dead_letters: DeadLetters | None = getattr(runtime.broker, "dead_letters", None)
+    max_deliver = (dead_letters.policy if dead_letters else RetryPolicy()).max_deliver
     record_contact = RecordContact(runtime.unit_of_work)
     approve_leads = ApproveLeads(runtime.unit_of_work)
     propose_lead = ProposeLead(runtime.unit_of_work)
@@ -51,7 +55,10 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
     )
     async def on_campaign_started(event: CampaignStarted, msg: NatsMessage) -> None:
         tag_lead(None, event.campaign_id)
-        await import_campaign(event, heartbeat=msg.in_progress)
+        # On the delivery after which DeadLetters parks the start, even a failure of the moment fails the campaign
+        # visibly (status, alert) instead of leaving it "importing".
+        last = msg.raw_message.metadata.num_delivered >= max_deliver
+        await import_campaign(event, heartbeat=msg.in_progress, last_delivery=last)
 
     @durable(
         runtime.broker, subjects.LEAD_UNSUBSCRIBED, service=SERVICE, title="discovery: remember unsubscribed contacts"

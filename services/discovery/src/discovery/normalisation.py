@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from nameparser import HumanName
 
 from coldstream_shared.events import LeadData
-from discovery.address_rules import JUNK_VALUES, is_free_mail, is_placeholder
+from discovery.address_rules import COLUMNS_NOT_KEPT, JUNK_VALUES, is_free_mail, is_placeholder
 from discovery.contact_details import canonical_linkedin, parse_date
 from discovery.places import locate
 
@@ -25,6 +25,12 @@ from discovery.places import locate
 # and an absurd cell must not bloat every event that carries the lead downstream. Extra columns are cut instead.
 MAX_FIELD_CHARS = 500
 MAX_EXTRA_CHARS = 1000
+# Extra columns are kept in file order while they fit: at most this many, and this many characters (names and
+# values) in all. A row thousands of columns wide would otherwise make a `lead.scraped` (and every event carrying
+# the lead after it) larger than consumers accept (MAX_EVENT_BYTES, 512 KiB): even at 6 bytes a character (JSON
+# escapes) 32,000 characters stay far below it. The rest is counted, never silently dropped: see COLUMNS_NOT_KEPT.
+MAX_EXTRA_COLUMNS = 100
+MAX_EXTRA_TOTAL_CHARS = 32_000
 # NUL too: Postgres refuses it in text, and one NUL used to fail the whole import. Lone surrogates (from a JSON
 # escape such as "\udfff" in a proposed lead) likewise: no UTF-8 encoder writes them, so the lead could not be stored.
 _INVISIBLE = re.compile(r"[\x00\u200b-\u200d\u2060\ufeff\ud800-\udfff]")
@@ -120,6 +126,28 @@ def check_email(email: str | None, where: str) -> str | Rejection:
     return str(result.normalized).lower()
 
 
+def keep_extras(extras: Mapping[str, str | None]) -> dict[str, str | int]:
+    """The extra columns a lead keeps (non-empty, cut to MAX_EXTRA_CHARS, within the caps above), plus
+    COLUMNS_NOT_KEPT when some did not fit."""
+    extra: dict[str, str | int] = {}
+    budget, not_kept = MAX_EXTRA_TOTAL_CHARS, 0
+    for key, value in extras.items():
+        text = _collapse(value)
+        if not text:
+            continue
+        # A long note is kept, cut with a visible ellipsis; only the lead's own fields reject a row.
+        text = text if len(text) <= MAX_EXTRA_CHARS else text[: MAX_EXTRA_CHARS - 1] + "\u2026"
+        cost = len(key) + len(text)
+        if len(extra) >= MAX_EXTRA_COLUMNS or cost > budget:
+            not_kept += 1
+            continue
+        budget -= cost
+        extra[key] = text
+    if not_kept:
+        extra[COLUMNS_NOT_KEPT] = not_kept
+    return extra
+
+
 def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None], where: str) -> LeadData | Rejection:
     """Normalise one mapped row into a lead, or reject it with a row-level reason."""
     raw = {name: _collapse(value) for name, value in fields.items()}
@@ -145,12 +173,7 @@ def build_lead(fields: Mapping[str, str | None], extras: Mapping[str, str | None
     if company_domain is None:
         email_domain = email.rsplit("@", 1)[1]
         company_domain = None if is_free_mail(email_domain) else domain_of(email_domain)
-    extra: dict[str, str] = {}
-    for key, value in extras.items():
-        text = _collapse(value)
-        if text:
-            # A long note is kept, cut with a visible ellipsis; only the lead's own fields reject a row.
-            extra[key] = text if len(text) <= MAX_EXTRA_CHARS else text[: MAX_EXTRA_CHARS - 1] + "\u2026"
+    extra: dict[str, str | int] = keep_extras(extras)
     size_text = values.get("company_size")
     company_size = parse_company_size(size_text)
     if size_text and company_size is None:

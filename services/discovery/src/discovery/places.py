@@ -17,7 +17,7 @@ class Place:
     timezone: str | None
 
 
-def locate(values: Mapping[str, str | None], extra: dict[str, str]) -> Place:
+def locate(values: Mapping[str, str | None], extra: dict[str, str | int]) -> Place:
     """Country by its ISO name, city, phone in E.164 and the timezone they allow (extra keeps what did not parse)."""
     country, city = values.get("country"), values.get("city")
     location = values.get("location")

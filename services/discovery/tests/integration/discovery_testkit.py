@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted, Event
-from coldstream_shared.messaging import declare_streams
-from coldstream_shared.service import Runtime, build_runtime
 from coldstream_shared.streams import stream_for
-from discovery.import_campaign import SERVICE
-from discovery.settings import DiscoverySettings
-from discovery.store import metadata
+from discovery.testing import direct_runtime as direct_runtime  # re-exported: tests import every helper from here
 
 
 def campaign_started(campaign_id: str, lead_file: Path, **sections: Any) -> CampaignStarted:
@@ -146,19 +141,6 @@ def assert_counters_add_up(c: dict[str, Any]) -> None:
     assert c["cross_excluded"] == c["excluded_emailed"] + c["excluded_bounced"] + c["excluded_unsubscribed"], c
     assert c["excluded"] == c["cross_excluded"] + c["excluded_event_window"] + c["excluded_below_tier"], c
     assert c["scored"] == c["tier_a"] + c["tier_b"] + c["tier_c"] == c["available"] - c["excluded_event_window"], c
-
-
-@asynccontextmanager
-async def direct_runtime(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    """The service's runtime without subscribers: tests call the use cases and read the outbox."""
-    settings = DiscoverySettings(nats_url=nats_url, database_url=database_url, data_dir=tmp_path)
-    runtime = build_runtime(SERVICE, settings, metadata)
-    await declare_streams(runtime.broker)
-    try:
-        yield runtime
-    finally:
-        await runtime.broker.stop()
-        await runtime.engine.dispose()
 
 
 async def outbox_events(engine: AsyncEngine, campaign_id: str, subject: str) -> list[dict[str, Any]]:

@@ -137,10 +137,11 @@ async def test_a_crashed_import_resumes_after_its_cursor(
     import_campaign = ImportCampaign(runtime.unit_of_work, batch_size=3)
 
     async def crash() -> None:
-        raise RuntimeError("killed after the first batch")
+        # A failure of the moment (here the heartbeat's connection): raised as it is, so the start is redelivered.
+        raise ConnectionResetError("lost after the first batch")
 
     try:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(ConnectionResetError):
             await import_campaign(started, heartbeat=crash)
         assert await outbox_subjects(database) == ["lead.rejected"] + ["lead.scraped"] * 2  # rows 2-4
 

@@ -1,8 +1,18 @@
 """Pure normalisation and validation of one row."""
 
 from coldstream_shared.events import LeadData
-from discovery.address_rules import lead_flags
-from discovery.normalisation import MAX_EXTRA_CHARS, Rejection, build_lead, clean_email, domain_of, parse_company_size
+from discovery.address_rules import COLUMNS_NOT_KEPT, lead_flags
+from discovery.normalisation import (
+    MAX_EXTRA_CHARS,
+    MAX_EXTRA_COLUMNS,
+    MAX_EXTRA_TOTAL_CHARS,
+    Rejection,
+    build_lead,
+    clean_email,
+    domain_of,
+    keep_extras,
+    parse_company_size,
+)
 
 WHERE = "row 2 of leads.csv"
 
@@ -80,6 +90,17 @@ def test_absurdly_long_fields_reject_the_row_and_long_extras_are_cut() -> None:
     assert isinstance(build_lead({"email": "a" * 300 + "@acme.com"}, {}, WHERE), Rejection)
 
 
+def test_extra_columns_are_kept_in_order_up_to_the_caps_and_the_rest_is_counted() -> None:
+    many = {f"c{i}": "v" for i in range(MAX_EXTRA_COLUMNS + 7)} | {"empty": ""}
+    kept = keep_extras(many)
+    assert list(kept)[:MAX_EXTRA_COLUMNS] == [f"c{i}" for i in range(MAX_EXTRA_COLUMNS)]
+    assert kept[COLUMNS_NOT_KEPT] == 7  # an empty cell is not a column not kept
+    wide = keep_extras({f"n{i}": "z" * 2000 for i in range(100)})
+    assert sum(len(k) + len(str(v)) for k, v in wide.items() if k != COLUMNS_NOT_KEPT) <= MAX_EXTRA_TOTAL_CHARS
+    assert wide[COLUMNS_NOT_KEPT] == 100 - (len(wide) - 1)
+    assert keep_extras({"a": "b"}) == {"a": "b"}
+
+
 def test_junk_values_are_empty_and_placeholders_rejected() -> None:
     result = lead(email="ann@acme.com", title="N/A", company="-", country="null")
     assert (result.title, result.company, result.country) == (None, None, None)
@@ -92,6 +113,9 @@ def test_junk_values_are_empty_and_placeholders_rejected() -> None:
 def test_role_addresses_are_flagged_not_rejected() -> None:
     assert lead_flags(lead(email="info@acme.com")) == ["role_address"]
     assert lead_flags(lead(email="ann@acme.com")) == []
+    assert lead_flags(lead(email="ann@acme.com").model_copy(update={"extra": {COLUMNS_NOT_KEPT: 3}})) == [
+        COLUMNS_NOT_KEPT
+    ]
 
 
 def test_linkedin_phone_country_and_timezone_are_canonical() -> None:
