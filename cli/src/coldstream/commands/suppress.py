@@ -1,32 +1,44 @@
 """`coldstream suppress add|remove|list|import`: the permanent suppression list, by hand (audited).
 
 The sending service's database is the authority; these commands write to it directly (the same use cases the
-service runs), so a suppression holds from the moment the command returns.
+service runs), so a suppression holds from the moment the command returns. The touches an addition cancels are
+announced as `email.cancelled` through the sending outbox: published by the command when NATS answers, else by the
+running sending service's outbox relay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from faststream.nats import NatsBroker
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from coldstream import endpoints
 from coldstream_shared.db import make_engine, make_sessionmaker
+from coldstream_shared.outbox import Outbox
 from sending import manage_suppressions
+from sending.store import outbox as outbox_table
 from sending.suppression import InvalidSuppressionError
+
+log = logging.getLogger(__name__)
 
 console = Console()
 T = TypeVar("T")
 DbOption = Annotated[str | None, typer.Option("--database-url", help="Postgres URL (default: env, then the stack's).")]
 DataDir = Annotated[Path, typer.Option(envvar="COLDSTREAM_DATA_DIR")]
+NatsOption = Annotated[str | None, typer.Option("--nats-url", help="NATS URL (default: env, then the stack's).")]
+# A missing broker must not hold an operator up: the sending service's outbox relay publishes the events later.
+NATS_CONNECT_TIMEOUT = 3  # seconds (FastStream types it as int)
 
 
 class ScopeChoice(StrEnum):
@@ -55,6 +67,33 @@ def _run(database_url: str | None, data_dir: Path, work: Callable[[manage_suppre
         raise typer.Exit(1) from error
 
 
+@contextlib.asynccontextmanager
+async def _outbox(sessions: manage_suppressions.Sessions, url: str) -> AsyncIterator[Outbox | None]:
+    """The sending outbox with a connected broker, or None when NATS does not answer (events are stored only)."""
+    broker = NatsBroker(url, connect_timeout=NATS_CONNECT_TIMEOUT, max_reconnect_attempts=1, reconnect_time_wait=1)
+    try:
+        await asyncio.wait_for(broker.connect(), NATS_CONNECT_TIMEOUT * 2)
+    except Exception as error:  # any failure to connect means: leave publishing to the relay
+        log.info("NATS at %s not reachable (%r): email.cancelled left to the sending service's relay", url, error)
+        await broker.stop()
+        yield None
+        return
+    try:
+        yield Outbox(outbox_table, sessions, broker)
+    finally:
+        await broker.stop()
+
+
+def _with_outbox(
+    nats_url: str | None, data_dir: Path, work: Callable[[manage_suppressions.Sessions, Outbox | None], Awaitable[T]]
+) -> Callable[[manage_suppressions.Sessions], Awaitable[T]]:
+    async def run(sessions: manage_suppressions.Sessions) -> T:
+        async with _outbox(sessions, endpoints.nats_url(nats_url, data_dir)) as outbox:
+            return await work(sessions, outbox)
+
+    return run
+
+
 def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
     suppress_app = typer.Typer(
         help="The permanent suppression list (addresses and whole domains).", no_args_is_help=True
@@ -64,17 +103,27 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
     @suppress_app.command("add")
     def add(
         value: Annotated[str, typer.Argument(help="bob@acme.com, or acme.com / @acme.com for a whole domain.")],
-        reason: Annotated[str, typer.Option(help="Why (kept with the entry).")] = "manual",
+        reason: Annotated[
+            str, typer.Option(help="Why (kept with the entry). 'complaint' marks a spam complaint: sticky.")
+        ] = "manual",
         by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
         database_url: DbOption = None,
+        nats_url: NatsOption = None,
         data_dir: DataDir = Path(".data"),
     ) -> None:
         """Never email this address (or domain) again; what was scheduled for it is cancelled.
 
         Example: coldstream suppress add @competitor.com --reason "competitor"
+        Example: coldstream suppress add bob@acme.com --reason complaint
         """
         actor = by or getpass.getuser()
-        added = _run(database_url, data_dir, lambda s: manage_suppressions.add(s, value, reason, actor=actor))
+        added = _run(
+            database_url,
+            data_dir,
+            _with_outbox(
+                nats_url, data_dir, lambda s, o: manage_suppressions.add(s, value, reason, actor=actor, outbox=o)
+            ),
+        )
         console.print(f"{value} {'suppressed' if added else 'was already suppressed'}")
 
     @suppress_app.command("remove")
@@ -123,6 +172,7 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="Why (kept with every entry).")] = "import",
         by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
         database_url: DbOption = None,
+        nats_url: NatsOption = None,
         data_dir: DataDir = Path(".data"),
     ) -> None:
         """Suppress every address or domain in a file (a CSV's first column works too); bad lines are listed."""
@@ -130,7 +180,13 @@ def register(app: typer.Typer, campaign_app: typer.Typer) -> None:
         values = [line.split(",")[0].strip().strip('"') for line in path.read_text().splitlines()]
         values = [v for v in values if v and v.lower() not in ("email", "value", "domain")]
         result = _run(
-            database_url, data_dir, lambda s: manage_suppressions.import_values(s, values, reason, actor=actor)
+            database_url,
+            data_dir,
+            _with_outbox(
+                nats_url,
+                data_dir,
+                lambda s, o: manage_suppressions.import_values(s, values, reason, actor=actor, outbox=o),
+            ),
         )
         console.print(f"{result.added} added, {result.already_listed} already listed, {len(result.invalid)} invalid")
         for bad in result.invalid:

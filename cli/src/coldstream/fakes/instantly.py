@@ -48,6 +48,9 @@ class FakeInstantly:
     requests: int = 0
     throttled: int = 0
     add_calls: int = 0
+    # (status, message) to answer every campaign create with, e.g. (400, "invalid schedule"); None accepts them.
+    refuse_campaign_create: tuple[int, str] | None = None
+    create_calls: int = 0
     _recent: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,6 +98,10 @@ class FakeInstantly:
             items = [c for c in self.campaigns.values() if search in c["name"]]
             return JSONResponse({"items": items[: int(request.query_params.get("limit", 100))]})
         body = await request.json()
+        self.create_calls += 1
+        if self.refuse_campaign_create is not None:
+            status, message = self.refuse_campaign_create
+            return _error(status, "Bad Request" if status == 400 else "Refused", message)
         if not body.get("name"):
             return _error(400, "Bad Request", "body must have required property 'name'")
         if not (body.get("campaign_schedule") or {}).get("schedules"):

@@ -18,12 +18,14 @@ from sqlalchemy.dialects.postgresql import insert
 from coldstream_shared.events import Event, LeadBounced, LeadProposed, LeadUnsubscribed, ReplyClassified, ReplyReceived
 from coldstream_shared.ids import stable_id
 from coldstream_shared.unit_of_work import UnitOfWork
-from replies.classifier import Classification, bounce_kind
+from replies.classifier import Classification, bounce_kind, complained_about, complaint
 from replies.pipeline import move_stage
 from replies.stages import CATEGORY_STAGE
 from replies.store import inbound_replies, nurture, pending_actions
 
 SERVICE = "replies"
+# The suppression reason sending keeps for a spam complaint (see sending.ledger.COMPLAINT).
+COMPLAINT = "complaint"
 NOTIFY = frozenset({"interested", "meeting_request"})
 # Instantly's lt_interest_status values (1 Interested, -1 Not Interested, -2 Wrong Person, 0 Out of Office).
 # A meeting *request* is not "2 Meeting Booked": nothing is booked yet.
@@ -111,10 +113,13 @@ class ApplyClassification:
     def _consequences(received: ReplyReceived, classified: ReplyClassified, verdict: Classification) -> list[Event]:
         email = received.email
         if verdict.category == "unsubscribe":
+            if complaint(received.text, received.reply_subject):
+                # Sending keeps `complaint` as the entry's reason (sticky); an ARF report names the recipient.
+                email, reason = complained_about(received.text) or email, COMPLAINT
+            else:
+                reason = verdict.reasoning[:500]
             return [
-                LeadUnsubscribed.caused_by(
-                    classified, producer=SERVICE, email=email, source="reply", reason=verdict.reasoning[:500]
-                )
+                LeadUnsubscribed.caused_by(classified, producer=SERVICE, email=email, source="reply", reason=reason)
             ]
         if verdict.category == "bounce":
             kind = bounce_kind(received.text)

@@ -1,7 +1,9 @@
 """Rule-based reply classification (rules/v1): pure, fast, and biased towards honouring opt-outs.
 
 Order matters: an opt-out anywhere in the sender's own words wins over everything else, because a missed
-opt-out is a compliance failure while an over-eager one only loses a lead.
+opt-out is a compliance failure while an over-eager one only loses a lead. A spam complaint is an opt-out too (the
+`unsubscribe` category, so every consumer stops) that `complaint()` also recognises: replies then suppresses the
+address with the sticky reason `complaint`. Instantly has no complaint webhook, so replies are where complaints show.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from coldstream_shared.events import ReplyCategory
-from replies.opt_out_phrases import OPT_OUT, OPT_OUT_ALONE
+from replies.opt_out_phrases import ARF, COMPLAINT, OPT_OUT, OPT_OUT_ALONE
 from replies.phrases import (
     AUTO_REPLY,
     AUTO_REPLY_SUBJECT,
@@ -33,6 +35,11 @@ from replies.return_dates import find_return_date
 CLASSIFIER = "rules/v1"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The complained-about recipient in an ARF report (RFC 5965 §3.2: Original-Rcpt-To, or Removal-Recipient).
+_ARF_RECIPIENT = re.compile(
+    r"^(?:original-rcpt-to|removal-recipient):\s*(?:rfc822;\s*)?<?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)>?",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 Kind = Literal["hard", "soft"]
 
@@ -56,6 +63,8 @@ def classify(text: str, subject: str | None = None, *, today: date | None = None
     subj = fold(subject or "")
     whole = fold(html_to_text(text))
 
+    if phrase := complaint(text, subject):
+        return Classification("unsubscribe", 0.97, f"spam complaint '{phrase}'", phrase)
     # Opt-outs: the sender's own words and the subject line, never the quoted thread (our footer says it).
     if phrase := _first(OPT_OUT, f"{subj} \n {own}"):
         return Classification("unsubscribe", 0.95, f"opt-out phrase '{phrase}'", phrase)
@@ -71,6 +80,25 @@ def classify(text: str, subject: str | None = None, *, today: date | None = None
     if phrase := _first(AUTO_REPLY_SUBJECT, subj) or _first(AUTO_REPLY, own):
         return Classification("auto_reply", 0.85, f"auto-reply marker '{phrase}'", phrase)
     return _human(own, reply, today)
+
+
+def complaint(text: str, subject: str | None = None) -> str | None:
+    """The words that make a reply a spam complaint (an ARF abuse report, or the sender saying they reported us).
+
+    Only the sender's own words and the subject count, and a delivery failure that mentions spam (a filter's
+    bounce) is not a person complaining.
+    """
+    whole = fold(html_to_text(text))
+    if marker := _first(ARF, whole):
+        return marker
+    phrase = _first(COMPLAINT, f"{fold(subject or '')} \n {fold(latest_reply(text))}")
+    return phrase if phrase and not _first(BOUNCE, whole) else None
+
+
+def complained_about(text: str) -> str | None:
+    """The recipient an ARF report is about (the sender of a report is the mailbox provider, not our lead)."""
+    found = _ARF_RECIPIENT.search(text)
+    return found.group(1).strip().lower() if found else None
 
 
 def bounce_kind(text: str) -> Kind:

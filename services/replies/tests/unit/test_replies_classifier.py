@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from replies.classifier import bounce_kind, classify
+from replies.classifier import bounce_kind, classify, complained_about, complaint
 
 TODAY = date(2025, 3, 1)
 
@@ -126,3 +126,44 @@ def test_not_now_carries_the_recontact_date() -> None:
 )
 def test_return_dates_in_other_languages(text: str, expected: date) -> None:
     assert classify(text, "Out of office", today=TODAY).return_date == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have reported this as spam.",
+        "Please stop spamming me.",
+        "Marked as spam. Never write to me again",
+        "This is spam and I'm filing an abuse report with your provider.",
+        "Ich habe das als Spam gemeldet.",
+    ],
+)
+def test_spam_complaints_are_opt_outs_that_say_so(text: str) -> None:
+    verdict = classify(text, "Re: a quick idea", today=TODAY)
+    assert verdict.category == "unsubscribe"
+    assert verdict.reasoning.startswith("spam complaint")
+    assert complaint(text, "Re: a quick idea")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Please stop emailing me.", "unsubscribe"),  # an opt-out, not a complaint
+        ("Undeliverable: the message was marked as spam by the recipient's filter and not delivered.", "bounce"),
+        ("Not interested, and check your spam score: your last mail landed in my junk folder.", "not_interested"),
+    ],
+)
+def test_what_is_not_a_complaint(text: str, category: str) -> None:
+    assert complaint(text, None) is None
+    assert classify(text, None, today=TODAY).category == category
+
+
+def test_an_arf_abuse_report_is_a_complaint_about_the_recipient_it_names() -> None:
+    report = (
+        "This is an email abuse report.\n\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n"
+        "Version: 1\nOriginal-Rcpt-To: <Bob@Prospect.com>\n"
+    )
+    assert classify(report, "Abuse report", today=TODAY).category == "unsubscribe"
+    assert complaint(report) == "message/feedback-report"
+    assert complained_about(report) == "bob@prospect.com"
+    assert complained_about("I reported this as spam") is None

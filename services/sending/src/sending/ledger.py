@@ -18,6 +18,8 @@ from sending.store import campaigns, send_ledger, suppressions
 from sending.suppression import Scope, Suppression, domain_of, lock_keys, normalise_email
 
 LedgerRow = Row[Any]
+# The suppression reason of a spam complaint (a reply reporting us, `suppress add --reason complaint`).
+COMPLAINT = "complaint"
 
 
 def touch_id(lead_id: str, campaign_id: str, step: int) -> uuid.UUID:
@@ -60,13 +62,21 @@ async def suppressions_for(session: AsyncSession, email: str) -> list[Suppressio
 
 
 async def add_suppression(session: AsyncSession, value: str, scope: Scope, reason: str, source: str) -> bool:
-    """Insert a permanent entry; the first reason recorded wins. True when it is new."""
-    result = await session.execute(
-        insert(suppressions)
-        .values(value=value, scope=scope, reason=reason, source=source)
-        .on_conflict_do_nothing()
-        .returning(suppressions.c.value)
-    )
+    """Insert a permanent entry; True when it is new (or became a complaint).
+
+    The first reason recorded wins, but for a complaint: it replaces a milder reason and nothing replaces it
+    (sticky), because a spam report is what a sender's reputation is judged on and must stay visible as such.
+    """
+    statement = insert(suppressions).values(value=value, scope=scope, reason=reason, source=source)
+    if reason == COMPLAINT:
+        statement = statement.on_conflict_do_update(
+            index_elements=[suppressions.c.value],
+            set_={"reason": reason, "source": source},
+            where=suppressions.c.reason != COMPLAINT,
+        )
+    else:
+        statement = statement.on_conflict_do_nothing()
+    result = await session.execute(statement.returning(suppressions.c.value))
     return result.first() is not None
 
 

@@ -1,6 +1,11 @@
 """Use cases: manage the suppression list by hand — add, remove (audited), list and bulk import.
 
 Plain async functions over a sessionmaker, for the CLI (`coldstream suppress add|remove|list|import`).
+
+Touches an addition cancels are announced like the event-driven path announces them (`email.cancelled`, one per
+lead and campaign), through the sending schema's outbox in the transaction that cancels them: the CLI may have no
+broker at hand. With an `outbox` whose broker is connected they are published right after the commit; otherwise
+(or when that publish fails) the running sending service's outbox relay publishes the rows it finds unpublished.
 """
 
 from __future__ import annotations
@@ -9,12 +14,19 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from faststream.nats import NatsBroker
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from coldstream_shared.events import EmailCancelled
+from coldstream_shared.outbox import Outbox, Pending
 from coldstream_shared.telemetry import hash_email
+from coldstream_shared.unit_of_work import current_trace_context
 from sending import ledger
+from sending.outgoing import SERVICE
+from sending.store import outbox as outbox_table
 from sending.store import suppression_audit, suppressions
 from sending.suppression import InvalidSuppressionError, Scope, parse_value
 
@@ -42,11 +54,29 @@ class ImportResult:
     invalid: list[str]
 
 
-async def add(sessions: Sessions, value: str, reason: str, *, source: str = "manual", actor: str = "cli") -> bool:
-    """Suppress an address or a whole domain for good and cancel what was scheduled; True when it is new."""
+def stored_only(sessions: Sessions) -> Outbox:
+    """An outbox that only stores events: the sending service's relay publishes them (no broker here)."""
+    return Outbox(outbox_table, sessions, NatsBroker())
+
+
+async def add(
+    sessions: Sessions,
+    value: str,
+    reason: str,
+    *,
+    source: str = "manual",
+    actor: str = "cli",
+    outbox: Outbox | None = None,
+) -> bool:
+    """Suppress an address or a whole domain for good and cancel what was scheduled; True when it is new.
+
+    `outbox` publishes the `email.cancelled` events right after the commit; without one they are stored only.
+    """
     parsed = parse_value(value)
+    box = outbox or stored_only(sessions)
     async with sessions() as session, session.begin():
-        added = await _add(session, *parsed, reason=reason, source=source, actor=actor)
+        added, pending = await _add(session, box, *parsed, reason=reason, source=source, actor=actor)
+    await _publish(outbox, pending)
     log.info("suppression %s %s by %s", hash_email(parsed[0]), "added" if added else "already listed", actor)
     return added
 
@@ -86,7 +116,13 @@ async def list_entries(sessions: Sessions, *, scope: Scope | None = None, contai
 
 
 async def import_values(
-    sessions: Sessions, values: Iterable[str], reason: str, *, source: str = "import", actor: str = "cli"
+    sessions: Sessions,
+    values: Iterable[str],
+    reason: str,
+    *,
+    source: str = "import",
+    actor: str = "cli",
+    outbox: Outbox | None = None,
 ) -> ImportResult:
     """Suppress many values at once (one transaction); blank lines are skipped, bad values reported, not fatal."""
     parsed: dict[str, Scope] = {}
@@ -101,10 +137,15 @@ async def import_values(
             continue
         parsed.setdefault(value, scope)
     added = 0
+    box = outbox or stored_only(sessions)
+    pending: list[Pending] = []
     async with sessions() as session, session.begin():
         # Sorted: the same lock order as any other importer, so two imports cannot deadlock.
         for value in sorted(parsed):
-            added += await _add(session, value, parsed[value], reason=reason, source=source, actor=actor)
+            new, stored = await _add(session, box, value, parsed[value], reason=reason, source=source, actor=actor)
+            added += new
+            pending += stored
+    await _publish(outbox, pending)
     log.info(
         "suppression import by %s: %d added, %d already listed, %d invalid",
         actor,
@@ -115,14 +156,54 @@ async def import_values(
     return ImportResult(added=added, already_listed=len(parsed) - added, invalid=invalid)
 
 
-async def _add(session: AsyncSession, value: str, scope: Scope, *, reason: str, source: str, actor: str) -> bool:
+async def _add(
+    session: AsyncSession, outbox: Outbox, value: str, scope: Scope, *, reason: str, source: str, actor: str
+) -> tuple[bool, list[Pending]]:
     # The lock a send's reservation takes: a send in flight either reserved before this commits, or never happens.
     await ledger.lock(session, value)
     added = await ledger.add_suppression(session, value, scope, reason, source)
     if added:
         await _audit(session, value, scope, "added", actor, reason, source)
-    await ledger.cancel_scheduled(session, value, scope)
-    return added
+    why = ledger.COMPLAINT if reason == ledger.COMPLAINT else "suppressed"
+    cancelled = await ledger.cancel_scheduled(session, value, scope, why)
+    context = current_trace_context()
+    events = [(event, context) for event in cancellations(cancelled, value, scope, why)]
+    return added, await outbox.add(session, events)
+
+
+def cancellations(cancelled: Iterable[Any], value: str, scope: Scope, why: str) -> list[EmailCancelled]:
+    """One `email.cancelled` per lead and campaign, as `announce_cancelled` emits them for an event.
+
+    No event caused it, so the id comes from the fact itself: the entry and the touches it cancelled (a touch is
+    cancelled once, so the same entry added again later cancels other touches, under another id).
+    """
+    steps: dict[tuple[str, str, str], list[int]] = {}
+    for row in cancelled:
+        steps.setdefault((row.lead_id, row.campaign_id, row.team_id), []).append(row.step)
+    return [
+        EmailCancelled.originate(
+            producer=SERVICE,
+            key=("suppression", scope, value, lead_id, campaign_id, *sorted(lead_steps)),
+            lead_id=lead_id,
+            campaign_id=campaign_id,
+            team_id=team_id,
+            correlation_id=lead_id,
+            steps=sorted(lead_steps),
+            reason=why,
+        )
+        for (lead_id, campaign_id, team_id), lead_steps in sorted(steps.items())
+    ]
+
+
+async def _publish(outbox: Outbox | None, pending: list[Pending]) -> None:
+    """After the commit: publish now when a broker is at hand; what fails here the service's relay publishes."""
+    if outbox is None or not pending:
+        return
+    try:
+        await outbox.publish(pending)
+        await outbox.mark_published()
+    except Exception as error:  # committed already: the rows stay unpublished, for the relay
+        log.warning("%d email.cancelled left for the sending service's outbox relay: %r", len(pending), error)
 
 
 async def _audit(

@@ -15,8 +15,16 @@ from sending.suppression import Scope, normalise_value
 log = logging.getLogger(__name__)
 
 
+def _why(event: LeadUnsubscribed | LeadBounced, reason: str) -> str:
+    """What `email.cancelled` says: a spam complaint (replies sends it as an unsubscribe) stays one downstream."""
+    if reason == ledger.COMPLAINT:
+        return ledger.COMPLAINT
+    return "unsubscribed" if isinstance(event, LeadUnsubscribed) else "bounced"
+
+
 class SuppressContact:
-    """Suppress on an unsubscribe or a hard bounce (promise 1); a soft bounce changes nothing."""
+    """Suppress on an unsubscribe (a spam complaint arrives as one, reason `complaint`) or a hard bounce (promise 1);
+    a soft bounce changes nothing."""
 
     def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
         self._uow = unit_of_work
@@ -38,7 +46,7 @@ class SuppressContact:
             # or it reads this entry and never happens.
             await ledger.lock(uow.session, value)
             added = await ledger.add_suppression(uow.session, value, scope, reason, source)
-            why = "unsubscribed" if isinstance(event, LeadUnsubscribed) else "bounced"
+            why = _why(event, reason)
             cancelled = await ledger.cancel_scheduled(uow.session, value, scope, why)
             announce_cancelled(uow, cancelled, why, event)
             await uow.commit()

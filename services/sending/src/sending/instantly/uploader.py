@@ -29,6 +29,7 @@ from sending import ledger
 from sending.bulk_ledger import lock_many, suppressions_for_many
 from sending.dispatch import Dispatcher
 from sending.instantly.client import MAX_LEADS_PER_CALL, InstantlyRejectedError
+from sending.instantly.hold_campaign import CampaignHeldError
 from sending.instantly.leads import lead_payloads
 from sending.instantly.mailer import InstantlyMailer, skip_reason
 from sending.mailer import DeliveryResult
@@ -131,7 +132,11 @@ class UploadQueuedLeads:
             campaign = await ledger.load_campaign(uow.session, campaign_id)
             if campaign is None or campaign.paused_reason is not None:
                 return []
-        instantly_id = await self._mailer.campaigns.ensure(campaign)
+        try:
+            instantly_id = await self._mailer.campaigns.ensure(campaign)
+        except CampaignHeldError as held:  # nothing reserved: the touches stay queued for the resume
+            log.warning("campaign %s held, its queued leads wait: %s", campaign_id, held)
+            return []
         size = self._batch_size
         async with self._uow() as uow:
             rows = list(
