@@ -1,9 +1,12 @@
 """Fake enrichment and verification providers with their documented HTTP shapes, for tests and benchmarks.
 
-One Starlette app answers ZeroBounce `GET /v2/validate`, Hunter `GET /v2/email-finder`, People Data Labs
-`GET /v5/person/enrich` and `GET /v5/company/enrich`, and any other GET as a company home page (chosen by the
-Host header). Every call is counted per route and key; `faults` queues scripted failures per route (a status
-with headers, a delay longer than the client's timeout, or a malformed body) to exercise retries and breakers.
+One Starlette app answers ZeroBounce `GET /v2/validate` and `POST /v2/validatebatch`, Hunter
+`GET /v2/email-finder`, People Data Labs `GET /v5/person/enrich`, `POST /v5/person/bulk` and
+`GET /v5/company/enrich`, and any other GET as a company home page (chosen by the Host header). Every call is
+counted per route and key (a bulk call's key is how many items it carried); `faults` queues scripted failures per
+route (a status with headers, a delay longer than the client's timeout, or a malformed body) to exercise retries
+and breakers. Inside bulk calls, addresses starting with "refused" / "dropped" (ZeroBounce: named in `errors`,
+left out) and "nobody" / "badinput" (PDL: 404, 400) exercise per-item failures.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -61,6 +65,41 @@ def _zerobounce_status(email: str) -> tuple[str, str]:
     return "valid", ""
 
 
+def _zerobounce_result(email: str) -> dict[str, object]:
+    """One address's validation, as `/v2/validate` answers it and `/v2/validatebatch` lists it."""
+    status, sub_status = _zerobounce_status(email)
+    domain = email.rpartition("@")[2]
+    return {
+        "address": email,
+        "status": status,
+        "sub_status": sub_status,
+        "free_email": False,
+        "did_you_mean": None,
+        "account": email.partition("@")[0],
+        "domain": domain,
+        "mx_found": "true",
+        "mx_record": f"mx.{domain}",
+        "processed_at": "2026-01-01 00:00:00.000",
+    }
+
+
+def _pdl_person(email: str) -> dict[str, Any]:
+    """A person enrichment answer (its `status` is also the single call's HTTP status)."""
+    if email.startswith("nobody"):
+        return {"status": 404, "error": {"type": "not_found", "message": "No records were found matching your request"}}
+    if email.startswith("badinput"):
+        return {"status": 400, "error": {"type": "invalid_request_error", "message": "email is not valid"}}
+    local = email.partition("@")[0]
+    data = {
+        "full_name": local.replace(".", " ").title(),
+        "job_title": "head of growth",
+        "job_title_levels": ["director"],
+        "linkedin_url": f"linkedin.com/in/{local.replace('.', '-')}",
+        "location_country": "germany",
+    }
+    return {"status": 200, "likelihood": 8, "data": data}
+
+
 def build_provider_app(state: ProviderState) -> Starlette:
     async def answer(request: Request, route: str, key: str) -> Response | None:
         with state.lock:
@@ -84,22 +123,24 @@ def build_provider_app(state: ProviderState) -> Starlette:
             return scripted
         if request.query_params.get("api_key") != "zb-key":
             return JSONResponse({"error": "Invalid API Key or your account ran out of credits"})
-        status, sub_status = _zerobounce_status(email)
-        domain = email.rpartition("@")[2]
-        return JSONResponse(
-            {
-                "address": email,
-                "status": status,
-                "sub_status": sub_status,
-                "free_email": False,
-                "did_you_mean": None,
-                "account": email.partition("@")[0],
-                "domain": domain,
-                "mx_found": "true",
-                "mx_record": f"mx.{domain}",
-                "processed_at": "2026-01-01 00:00:00.000",
-            }
-        )
+        return JSONResponse(_zerobounce_result(email))
+
+    async def validate_batch(request: Request) -> Response:
+        body = await request.json()
+        batch = body.get("email_batch") or []
+        if (scripted := await answer(request, "zerobounce_batch", str(len(batch)))) is not None:
+            return scripted
+        if body.get("api_key") != "zb-key":
+            error = {"error": "Invalid API Key or your account ran out of credits", "email_address": "all"}
+            return JSONResponse({"email_batch": [], "errors": [error]})
+        results, errors = [], []
+        for item in batch:
+            email = str(item["email_address"])
+            if email.startswith("refused"):
+                errors.append({"error": "Invalid email address", "email_address": email})
+            elif not email.startswith("dropped"):
+                results.append(_zerobounce_result(email))
+        return JSONResponse({"email_batch": results, "errors": errors})
 
     async def email_finder(request: Request) -> Response:
         q = request.query_params
@@ -125,17 +166,20 @@ def build_provider_app(state: ProviderState) -> Starlette:
         email = request.query_params.get("email", "")
         if (scripted := await answer(request, "pdl_person", email)) is not None:
             return scripted
-        if email.startswith("nobody"):
-            return JSONResponse({"status": 404, "error": {"type": "not_found", "message": "No records"}}, 404)
-        local = email.partition("@")[0]
-        data = {
-            "full_name": local.replace(".", " ").title(),
-            "job_title": "head of growth",
-            "job_title_levels": ["director"],
-            "linkedin_url": f"linkedin.com/in/{local.replace('.', '-')}",
-            "location_country": "germany",
-        }
-        return JSONResponse({"status": 200, "likelihood": 8, "data": data})
+        answered = _pdl_person(email)
+        return JSONResponse(answered, status_code=int(answered["status"]))
+
+    async def person_bulk(request: Request) -> Response:
+        requests = (await request.json()).get("requests") or []
+        if (scripted := await answer(request, "pdl_person_bulk", str(len(requests)))) is not None:
+            return scripted
+        if not 1 <= len(requests) <= 100:
+            return JSONResponse({"status": 400, "error": {"type": "invalid_request_error"}}, 400)
+        answers = []
+        for one in requests:
+            answered = _pdl_person(str(one["params"].get("email", "")))
+            answers.append({**answered, **({"metadata": one["metadata"]} if "metadata" in one else {})})
+        return JSONResponse(answers)
 
     async def company(request: Request) -> Response:
         website = request.query_params.get("website", "")
@@ -176,8 +220,10 @@ def build_provider_app(state: ProviderState) -> Starlette:
         routes=[
             Route("/_fake/calls", calls),
             Route("/v2/validate", validate),
+            Route("/v2/validatebatch", validate_batch, methods=["POST"]),
             Route("/v2/email-finder", email_finder),
             Route("/v5/person/enrich", person),
+            Route("/v5/person/bulk", person_bulk, methods=["POST"]),
             Route("/v5/company/enrich", company),
             Route("/{path:path}", homepage),
         ]

@@ -42,6 +42,15 @@ class EnrichmentSettings(ServiceSettings):
     pdl_base_url: str = "https://api.peopledatalabs.com"
     pdl_person_cost_usd: float = 0.28
     pdl_company_cost_usd: float = 0.10
+    # Bulk endpoints: concurrent leads' lookups leave as one call (see providers/batching.py). 1 = one call per
+    # lead. PDL person bulk takes up to 100; ZeroBounce's batch up to 200 but only 5 calls a minute (more blocks
+    # the key for 10 minutes), so it is off by default and paced by zerobounce_batches_per_minute when on.
+    zerobounce_bulk_url: str = "https://bulkapi.zerobounce.net"
+    zerobounce_batch_size: int = 1
+    zerobounce_batches_per_minute: float = 5.0
+    pdl_batch_size: int = 100
+    # How long a lookup waits for others to share its bulk call (a full batch leaves at once).
+    provider_batch_linger: float = 0.05
     provider_timeout: float = 10.0
     provider_attempts: int = 4
     provider_rate_per_second: float = 20.0
@@ -62,4 +71,4 @@ class EnrichmentSettings(ServiceSettings):
     research_ttl_days: float = 30.0
 
     # Leads processed at once per process: providers are I/O bound, so concurrency is what buys throughput.
-    enrichment_concurrency: int = 64
+    enrichment_concurrency: int = 256

@@ -29,6 +29,7 @@ def settings_for_fakes(
         "enrichment_providers": True,
         "zerobounce_api_key": "zb-key",
         "zerobounce_base_url": providers_url,
+        "zerobounce_bulk_url": providers_url,
         "hunter_api_key": "h-key",
         "hunter_base_url": providers_url,
         "pdl_api_key": "p-key",

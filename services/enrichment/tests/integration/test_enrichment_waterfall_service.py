@@ -23,8 +23,16 @@ from tests.integration.helpers import collect, publish_event
 pytestmark = pytest.mark.integration
 
 
+# One call per lead, or ZeroBounce and PDL person through their bulk endpoints (leads in flight share a call).
+SINGLE = {"pdl_batch_size": 1}
+BULK = {"zerobounce_batch_size": 200, "zerobounce_batches_per_minute": 6000, "pdl_batch_size": 100}
+
+
 @pytest.fixture
-async def service(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, ProviderState]]:
+async def service(
+    request: pytest.FixtureRequest, nats_url: str, fresh_database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[str, ProviderState]]:
+    overrides = getattr(request, "param", {})
     with serve_dns(FAKE_ZONE) as dns_port, serve_providers() as (url, state):
         await asyncio.to_thread(upgrade, "enrichment", fresh_database_url)
         port = url.rsplit(":", 1)[1]
@@ -36,6 +44,7 @@ async def service(nats_url: str, fresh_database_url: str, tmp_path: Path) -> Asy
             dns_port=dns_port,
             dns_timeout=1.0,
             provider_attempts=2,
+            **overrides,
         )
         app = create_app(settings)
         await app.start()
@@ -73,6 +82,7 @@ def scraped(campaign_id: str, email: str, port: str, **lead: str) -> LeadScraped
     )
 
 
+@pytest.mark.parametrize("service", [SINGLE, BULK], indirect=True, ids=["single", "bulk"])
 async def test_leads_are_verified_enriched_and_researched_once_per_company(service, nats_url: str) -> None:
     database_url, state, port = service
     cid = f"enr-wf-{uuid.uuid4().hex[:8]}"
@@ -117,6 +127,9 @@ async def test_leads_are_verified_enriched_and_researched_once_per_company(servi
     ]
     assert state.calls[("pdl_company", "acme.example")] == 1
     assert state.calls[("website", "acme.example")] == 1
+    bulk = state.count("zerobounce_batch") > 0
+    assert (state.count("zerobounce") == 0) is bulk, "either every address went in batches or none did"
+    assert (state.count("pdl_person") == 0) is bulk
 
     engine = create_async_engine(database_url)
     async with engine.connect() as conn:
@@ -134,7 +147,9 @@ async def test_leads_are_verified_enriched_and_researched_once_per_company(servi
         ).all()
     await engine.dispose()
     log = {(p, o): (n, float(c)) for p, o, n, c in rows}
+    # Bulk or not, one cost row per lead at that lead's price: providers bill per address or match.
     assert log[("zerobounce", "verification")] == (6, pytest.approx(0.048))
+    assert log[("pdl", "person")] == (4, pytest.approx(4 * 0.28))  # the leads that went on to enrichment
     assert log[("pdl", "company")] == (2, pytest.approx(0.2))  # acme and beta
     assert log[("hunter", "work_email")] == (1, pytest.approx(0.049))
 

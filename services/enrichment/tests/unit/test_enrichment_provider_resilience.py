@@ -101,9 +101,13 @@ async def test_failures_after_retries_are_unavailable(fake, client, fault: Fault
 
 
 async def test_in_band_key_error_is_unavailable_not_a_verdict(fake, client) -> None:
-    verifier, _ = zerobounce(fake, client, key="wrong")
+    verifier, breaker = zerobounce(fake, client, key="wrong")
     with pytest.raises(ProviderUnavailableError, match="ran out of credits"):
         await verifier.fetch({"email": "x@a.example"})
+    with pytest.raises(ProviderUnavailableError, match="ran out of credits"):
+        await verifier.fetch({"email": "y@a.example"})
+    # The 200 carrying the error is not a success: two in a row reach the threshold (it used to reset to one).
+    assert breaker.state == "open"
 
 
 async def test_a_4xx_is_a_permanent_refusal(fake, client) -> None:
