@@ -14,9 +14,11 @@ from typing import Any
 
 import nats
 from nats.js.api import DeliverPolicy
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from coldstream.fakes.instantly import FakeInstantly, serve
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted, EmailGenerated, Event, LeadData, LeadUnsubscribed, Touch, utcnow
 from coldstream_shared.ids import lead_id_for
@@ -28,6 +30,7 @@ from sending.compose import Compliance, OutgoingEmail
 from sending.dispatch import SERVICE, Dispatcher
 from sending.file_outbox import FileOutbox
 from sending.mailer import DeliveryResult
+from sending.main import create_app
 from sending.remember_campaign import RememberCampaign
 from sending.send_sequence import SendSequence
 from sending.settings import SendingSettings
@@ -216,6 +219,30 @@ async def open_parts(nats_url: str, fresh_database_url: str, tmp_path: Path, **s
     finally:
         await runtime.broker.stop()
         await runtime.engine.dispose()
+
+
+@asynccontextmanager
+async def instantly_service(
+    nats_url: str, fresh_database_url: str, tmp_path: Path, *, flaky_429: float
+) -> AsyncIterator[dict[str, Any]]:
+    """The sending service in-process with an Instantly key, against a fake Instantly answering 429 now and then."""
+    state = FakeInstantly(api_key="svc-key", flaky_429=flaky_429)
+    with serve(state) as url:
+        await asyncio.to_thread(upgrade, "sending", fresh_database_url)
+        settings = SendingSettings(
+            nats_url=nats_url,
+            database_url=fresh_database_url,
+            data_dir=tmp_path,
+            physical_address="Acme Ltd, 1 Main St",
+            instantly_api_key=SecretStr("svc-key"),
+            instantly_base_url=url,
+        )
+        app = create_app(settings)
+        await app.start()
+        try:
+            yield {"db": fresh_database_url, "nats": nats_url, "fake": state}
+        finally:
+            await app.stop()
 
 
 async def execute(database_url: str, sql: str, **params: Any) -> None:

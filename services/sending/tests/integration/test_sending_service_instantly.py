@@ -2,50 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
-from sending_testkit import campaign_id, campaign_started, email_generated, publish, published, wait_until
+from sending_testkit import (
+    campaign_id,
+    campaign_started,
+    email_generated,
+    instantly_service,
+    publish,
+    published,
+    wait_until,
+)
 
-from coldstream.fakes.instantly import FakeInstantly, serve
 from coldstream_shared.events import CampaignPaused, ReplyClassified
-from coldstream_shared.migrations import upgrade
-from sending.main import create_app
-from sending.settings import SendingSettings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeInstantly, str]]:
-    state = FakeInstantly(api_key="svc-key", flaky_429=0.1)
-    with serve(state) as url:
-        yield state, url
-
-
-@pytest.fixture
-async def service(
-    nats_url: str, fresh_database_url: str, tmp_path: Path, fake: tuple[FakeInstantly, str]
-) -> AsyncIterator[dict[str, Any]]:
-    await asyncio.to_thread(upgrade, "sending", fresh_database_url)
-    settings = SendingSettings(
-        nats_url=nats_url,
-        database_url=fresh_database_url,
-        data_dir=tmp_path,
-        physical_address="Acme Ltd, 1 Main St",
-        instantly_api_key=SecretStr("svc-key"),
-        instantly_base_url=fake[1],
-    )
-    app = create_app(settings)
-    await app.start()
-    try:
-        yield {"db": fresh_database_url, "nats": nats_url, "fake": fake[0]}
-    finally:
-        await app.stop()
+async def service(nats_url: str, fresh_database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    async with instantly_service(nats_url, fresh_database_url, tmp_path, flaky_429=0.1) as running:
+        yield running
 
 
 async def test_events_drive_the_instantly_campaign(service: dict[str, Any]) -> None:
