@@ -16,7 +16,7 @@ from enrichment.providers.resilient import build_provider
 from enrichment.providers.website_research import WebsiteResearch
 from enrichment.providers.zerobounce import ZeroBounceBatchVerifier, ZeroBounceVerifier
 from enrichment.research import CompanyResearcher
-from enrichment.research_store import SqlResearchStore
+from enrichment.research_store import SqlResearchLeases, SqlResearchStore
 from enrichment.settings import EnrichmentSettings
 from enrichment.verifier import Verifier, build_verifier
 from enrichment.waterfall import Provider
@@ -131,6 +131,9 @@ def build_enrichers(
         enrichers.website["website"] = WebsiteResearch(fetcher)
     if enrichers.company or enrichers.website:
         enrichers.researcher = CompanyResearcher(
-            SqlResearchStore(sessions), ttl=timedelta(days=settings.research_ttl_days)
+            SqlResearchStore(sessions),
+            ttl=timedelta(days=settings.research_ttl_days),
+            leases=SqlResearchLeases(sessions, lease=timedelta(seconds=settings.research_lease_seconds)),
+            poll_seconds=settings.research_poll_seconds,
         )
     return enrichers

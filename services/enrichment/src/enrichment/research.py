@@ -1,8 +1,10 @@
 """Company research, cached per domain with a freshness TTL: a hundred leads at one company cost one research.
 
-Two guards make that hold under concurrency: in this process, concurrent leads of one domain share a single
+Three guards make that hold under concurrency: in this process, concurrent leads of one domain share a single
 research (single flight: the first lead researches, the others await its result); across restarts and
-replicas, the `company_research` table is read before researching. The lead that researched pays and logs the
+replicas, the `company_research` table is read before researching; and replicas meeting the same new domain at
+once race for its lease: the winner researches, the others poll the cache until its research lands, or until
+the lease lapses (the winner died) and one of them claims it. The lead that researched pays and logs the
 calls; the others get the result for free. Research that missed a group (budget, provider down) is kept for an
 hour only, so it is completed soon after instead of living for the full TTL.
 """
@@ -10,6 +12,7 @@ hour only, so it is completed soon after instead of living for the full TTL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +45,14 @@ class ResearchStore(Protocol):
     async def save(self, research: Research) -> None: ...
 
 
+class ResearchLeases(Protocol):
+    """Who researches a domain right now, across replicas (a claim lapses on its own if its holder dies)."""
+
+    async def claim(self, domain: str) -> bool: ...
+
+    async def release(self, domain: str) -> None: ...
+
+
 class CompanyResearcher:
     """Firmographics and website waterfalls for a domain, behind the cache."""
 
@@ -52,8 +63,11 @@ class CompanyResearcher:
         ttl: timedelta,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         memory_entries: int = 50_000,
+        leases: ResearchLeases | None = None,
+        poll_seconds: float = 0.25,
     ) -> None:
         self._store, self._ttl, self._now = store, ttl, now
+        self._leases, self._poll = leases, poll_seconds
         self._memory: dict[str, Research] = {}
         self._memory_entries = memory_entries
         self._in_flight: dict[str, asyncio.Future[Research]] = {}
@@ -87,8 +101,7 @@ class CompanyResearcher:
                 assert stored is not None
                 result = stored
             else:
-                result = await self._run(key, website, spend, groups)
-                await self._store.save(result)
+                result = await self._research_once(key, website, spend, groups, max_age)
             self._remember(result)
             future.set_result(result)
             return result
@@ -101,6 +114,35 @@ class CompanyResearcher:
             raise
         finally:
             del self._in_flight[key]
+
+    async def _research_once(
+        self,
+        domain: str,
+        website: str | None,
+        spend: Spend,
+        groups: Sequence[tuple[str, Sequence[Provider]]],
+        max_age: timedelta | None,
+    ) -> Research:
+        """Research and save, unless another replica holds the domain: then wait for its research to land."""
+        leases = self._leases
+        if leases is not None and not await leases.claim(domain):
+            while True:
+                await asyncio.sleep(self._poll)
+                stored = await self._store.load(domain)
+                if self._fresh(stored, max_age):
+                    assert stored is not None
+                    return stored
+                if await leases.claim(domain):  # its holder's lease lapsed (it died): research it ourselves
+                    break
+        try:
+            result = await self._run(domain, website, spend, groups)
+            await self._store.save(result)
+        except Exception:
+            if leases is not None:
+                with contextlib.suppress(Exception):  # best effort: an unreleased lease still lapses on its own
+                    await leases.release(domain)
+            raise
+        return result
 
     async def _run(
         self, domain: str, website: str | None, spend: Spend, groups: Sequence[tuple[str, Sequence[Provider]]]

@@ -69,6 +69,11 @@ class EnrichmentSettings(ServiceSettings):
     website_allow_networks: str = ""
     # Company research older than this is fetched again (a campaign may ask for fresher).
     research_ttl_days: float = 30.0
+    # Replicas meeting one new domain at once: one researches under a lease, the others poll the cache this often.
+    # A replica that dies mid-research holds the domain this long at most (kept under the 60 s ack wait); a
+    # research outliving its lease may be repeated by another replica, never lost.
+    research_lease_seconds: float = 30.0
+    research_poll_seconds: float = 0.25
 
     # Leads processed at once per process: providers are I/O bound, so concurrency is what buys throughput.
     enrichment_concurrency: int = 256

@@ -63,3 +63,13 @@ company_research = Table(
     Column("researched_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# Who is researching a domain right now, across replicas: claimed before researching, taken over once expires_at
+# (the database's clock) has passed, so a replica killed mid-research holds the domain for one lease at most.
+research_leases = Table(
+    "research_leases",
+    metadata,
+    Column("domain", String(255), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

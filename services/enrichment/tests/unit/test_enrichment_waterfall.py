@@ -151,3 +151,40 @@ async def test_incomplete_research_is_kept_briefly() -> None:
         "acme.example", None, spend(), [("company", [down])]
     )
     assert result.expires_at - result.researched_at == timedelta(hours=1)
+
+
+class MemoryLeases:
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+
+    async def claim(self, domain: str) -> bool:
+        if domain in self.held:
+            return False
+        self.held.add(domain)
+        return True
+
+    async def release(self, domain: str) -> None:
+        self.held.discard(domain)
+
+
+class FailingOnceStore(MemoryStore):
+    async def save(self, research: Research) -> None:
+        if not hasattr(self, "failed"):
+            self.failed = True
+            raise RuntimeError("database went away")
+        await super().save(research)
+
+
+async def test_a_failed_research_gives_its_lease_back_for_the_next_replica() -> None:
+    firmographics = Stub("pdl", 0.1, {"company_size": 120})
+    store, leases = FailingOnceStore(), MemoryLeases()
+    groups = [("company", [firmographics])]
+    first = CompanyResearcher(store, ttl=timedelta(days=30), leases=leases)
+    with pytest.raises(RuntimeError):
+        await first.research("acme.example", None, spend(), groups)
+    assert leases.held == set(), "released at once, not left to lapse"
+
+    second = CompanyResearcher(store, ttl=timedelta(days=30), leases=leases, poll_seconds=0.01)
+    result = await second.research("acme.example", None, spend(), groups)
+    assert (result.fields, firmographics.calls) == ({"company_size": 120}, 2)
+    assert leases.held == {"acme.example"}, "a finished research keeps its lease until it lapses: no release"
