@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from benchmarks._pipeline_ceiling import ceiling_lines, floor_lines, ledger_lines
 from benchmarks._pipeline_measure import STAGES, percentiles
 from benchmarks._pipeline_procs import Sampler
 
@@ -24,10 +25,10 @@ benchmark publishes `campaign.started` and waits until every lead's first touch 
 
 Every time below is a JetStream timestamp (when the server stored the event), joined per lead: a stage's latency
 is queueing + handling + the downstream event's publish. Memory is the peak RSS (PSS summed over a process with
-children) polled every 0.25 s; CPU is user + system seconds between `campaign.started` and completion. As a
-yardstick that survives a noisy machine, the same nats-server first runs plain JetStream with 1 KB messages on a
-throwaway stream configured like ours (publish with acks one at a time, then concurrently; pull consumer with
-explicit acks).
+children) polled every 0.25 s (Postgres's, costly to read, every 2 s); CPU is user + system seconds between
+`campaign.started` and completion. As a yardstick that survives a noisy machine, the same nats-server first runs
+plain JetStream with 1 KB messages on a throwaway stream configured like ours (publish with acks one at a time,
+then concurrently; pull consumer with explicit acks).
 
 Reproduce: `make bench BENCH=pipeline` (`COLDSTREAM_BENCH_LEADS=5000` for more leads, default 2,000;
 `COLDSTREAM_BENCH_TIMEOUT` in seconds)."""
@@ -114,7 +115,7 @@ def _processes(run: PipelineRun) -> tuple[list[str], str]:
         label = f"{name} (PSS summed over its processes)" if name in usage.trees else name
         lines.append(
             f"| {label} | {_n(usage.peak_mb.get(name), 0, ' MB')} | {_n(seconds)} | {_n(share, 0, ' %')} "
-            f"| {_ms(per_lead)} |"
+            f"| {_n(None if per_lead is None else per_lead * 1000, 1, ' ms')} |"
         )
     ranked = sorted(((v or 0, k) for k, v in cpu.items()), reverse=True)
     busy = None if not run.campaign_s else total / run.campaign_s
@@ -172,6 +173,27 @@ def render(run: PipelineRun) -> str:
         f"Where the CPU goes: {where}.",
         "",
         *_targets(run),
+        "",
+        "### Per-lead accounting and the ceiling of this design",
+        "",
+        "What the campaign did per lead sent, counted by the servers (JetStream stream and consumer info, "
+        "`pg_stat_database`, `pg_stat_statements` loaded for the benchmark, `pg_stat_wal`, `pg_stat_io`) between the "
+        "same two moments as the CPU figures; with `COLDSTREAM_BENCH_SYSCALLS=1` also the kernel's (`perf stat` on "
+        "syscall tracepoints per process tree: it adds about a third to every process's CPU, so it is off by "
+        "default). `COLDSTREAM_BENCH_LEDGER=0` turns the counting off to compare:",
+        "",
+        *ledger_lines(run),
+        "",
+        "The same operations bare, on the same servers just before the campaign (client and server CPU per "
+        "operation; `benchmarks/_pipeline_floor.py`):",
+        "",
+        *floor_lines(run),
+        "",
+        "The floor multiplies the two: the CPU a lead would cost if the services were nothing but these calls "
+        "(no validation, rendering, tracing or framework), so no implementation of this design beats it on this "
+        "machine:",
+        "",
+        *ceiling_lines(run),
     ]
     if run.problems:
         parts += ["", *(f"- {problem}" for problem in run.problems)]

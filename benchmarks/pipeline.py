@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks._pipeline_floor import Floor, measure_floor
+from benchmarks._pipeline_ledger import POSTGRES_SETTINGS, Snapshot, SyscallCounter, snapshot
 from benchmarks._pipeline_measure import Journeys, RawRates, journeys, raw_jetstream, read_stamped
 from benchmarks._pipeline_procs import Sampler, Usage
 from benchmarks._pipeline_report import render
@@ -32,6 +34,10 @@ from coldstream_shared.campaign import CampaignSpec
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 LEADS_ENV, TIMEOUT_ENV = "COLDSTREAM_BENCH_LEADS", "COLDSTREAM_BENCH_TIMEOUT"
+# "0": no per-lead ledger (pg_stat_statements, perf) and no floor, to see what the counting itself costs.
+LEDGER_ENV = "COLDSTREAM_BENCH_LEDGER"
+# "1": count syscalls per process with perf during the campaign (fsyncs, round trips); it inflates every CPU figure.
+SYSCALLS_ENV = "COLDSTREAM_BENCH_SYSCALLS"
 CAMPAIGN_ID = "bench-pipeline"
 # Keys that would switch a service from its offline default to a real API; the benchmark measures our code only.
 ONLINE_KEYS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "INSTANTLY_API_KEY")
@@ -54,6 +60,10 @@ class PipelineRun:
     journeys: Journeys | None = None
     services: tuple[str, ...] = ()
     load_average: float | None = None  # 1-minute, at the end of the campaign: how shared the machine was
+    floor: Floor | None = None  # CPU and fsyncs of the bare operations (plain clients, no code of ours)
+    ledger: Snapshot | None = None  # what the servers counted during the campaign
+    syscalls: dict[str, Any] = field(default_factory=dict)  # process -> syscall -> count (perf)
+    syscall_problem: str | None = None
     data_dir: Path | None = None
 
 
@@ -87,10 +97,17 @@ def measure(leads: int, timeout: float, folder: Path) -> PipelineRun:
     """Run the stack under `folder`, measure, stop it; a failure after start-up is recorded, not raised."""
     result = PipelineRun(leads, timeout, data_dir=folder / "data")
     spec = load_campaign(write_campaign(folder, leads))
+    counted = os.environ.get(LEDGER_ENV, "1") != "0"
     began = time.monotonic()
     with (folder / "services.log").open("a", encoding="utf-8") as log:
         stack = EmbeddedStack(
-            data_dir=folder / "data", nats_port=0, postgres_port=0, replies_port=0, output=log, ready_timeout=120
+            data_dir=folder / "data",
+            nats_port=0,
+            postgres_port=0,
+            replies_port=0,
+            output=log,
+            ready_timeout=120,
+            postgres_settings=POSTGRES_SETTINGS if counted else {},
         )
         try:
             stack.start_sync()
@@ -100,8 +117,19 @@ def measure(leads: int, timeout: float, folder: Path) -> PipelineRun:
             result.raw = _attempt(result, "raw JetStream", raw_jetstream(stack.nats_url, leads))
             pids = {name: stack.supervisor[name].pid for name in stack.services}
             pids |= {"nats-server": stack.nats.pid, "postgres": stack.postgres.pid}
-            sampler = Sampler({name: pid for name, pid in pids.items() if pid is not None}, proportional=["postgres"])
+            live = {name: pid for name, pid in pids.items() if pid is not None}
+            dsn = stack.postgres.libpq_dsn
+            if counted and stack.nats.pid and stack.postgres.pid:
+                floor = measure_floor(stack.nats_url, stack.nats.pid, dsn, stack.postgres.pid, min(leads, 2000))
+                result.floor = _attempt(result, "the floor", floor)
+            sampler = Sampler(live, proportional=["postgres"])
+            syscalls_counted = counted and os.environ.get(SYSCALLS_ENV) == "1"
+            counters = live | {Sampler.HARNESS: os.getpid()} if syscalls_counted else {}
+            syscalls = SyscallCounter(counters, alone=frozenset({Sampler.HARNESS}))
             funnel = Funnel(spec.id)
+            before = _attempt(result, "the ledger (before)", snapshot(stack.nats_url, dsn)) if counted else None
+            syscalls.start()
+            time.sleep(0.3)  # perf attaches asynchronously
             sampler.start()
             campaign_began = time.monotonic()
             try:
@@ -110,7 +138,11 @@ def measure(leads: int, timeout: float, folder: Path) -> PipelineRun:
                 result.campaign_s = time.monotonic() - campaign_began
                 result.total_s = time.monotonic() - began
                 result.usage = sampler.stop()  # before stop: CPU of processes still alive
+                syscalls.stop()
                 result.load_average = os.getloadavg()[0]
+            after = _attempt(result, "the ledger (after)", snapshot(stack.nats_url, dsn)) if counted else None
+            result.ledger = None if before is None or after is None else after.minus(before)
+            result.syscalls, result.syscall_problem = syscalls.counts, syscalls.problem
             result.funnel = funnel.as_dict()
             stamped = _attempt(result, "reading the streams", read_stamped(stack.nats_url, spec.id))
             result.journeys = None if stamped is None else journeys(stamped)

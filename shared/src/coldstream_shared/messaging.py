@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import nats.errors
 from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import ConsumerConfig, NatsBroker, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.js.client import JetStreamContext
 from opentelemetry.trace import TracerProvider
 
 from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
@@ -23,6 +26,37 @@ if TYPE_CHECKING:
 
 # Redelivery timer for a delivered message. Handlers that may run longer send in-progress heartbeats.
 DEFAULT_ACK_WAIT = 60.0
+# How long one pull waits for messages on an idle consumer before it asks again.
+DEFAULT_FETCH_TIMEOUT = 1.0
+
+
+def _idle_fetch_times_out_quietly() -> None:
+    """Make an empty multi-message fetch raise nats' TimeoutError, never the builtin one.
+
+    nats-py 2.16 raises the builtin `TimeoutError` from `PullSubscription.fetch(batch>1)` when its deadline has
+    passed by the time the server's "no messages" reply is read (a busy event loop). FastStream's pull loop only
+    suppresses nats' `TimeoutError`, so the builtin one killed the fetch task: an ERROR with a traceback, then
+    "callback for Task-..." lines while FastStream restarted it. nats' error subclasses the builtin one, so callers
+    that catch either still do. Idempotent.
+    """
+    fetch = JetStreamContext.PullSubscription.fetch
+    if getattr(fetch, "__coldstream_quiet__", False):
+        return
+
+    @functools.wraps(fetch)
+    async def quiet_fetch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fetch(self, *args, **kwargs)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as error:
+            raise nats.errors.TimeoutError from error
+
+    quiet_fetch.__coldstream_quiet__ = True  # type: ignore[attr-defined]
+    JetStreamContext.PullSubscription.fetch = quiet_fetch  # type: ignore[method-assign]
+
+
+_idle_fetch_times_out_quietly()
 
 
 class MessageIdMiddleware(BaseMiddleware):
@@ -98,6 +132,7 @@ def durable(
     service: str,
     ack_wait: float = DEFAULT_ACK_WAIT,
     batch_size: int = 16,
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
     max_ack_pending: int = 1000,
     policy: RetryPolicy | None = None,
     **kwargs: Any,
@@ -112,7 +147,7 @@ def durable(
         subject,
         stream=stream_for(subject),
         durable=f"{service}--{subject.replace('.', '-')}",
-        pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+        pull_sub=PullSub(batch_size=batch_size, timeout=fetch_timeout),
         # The server-side limit sits above ours: DeadLetters parks a message at policy.max_deliver; the server
         # limit only matters when a process dies on every delivery, and then the advisory is kept in a stream.
         config=ConsumerConfig(

@@ -65,7 +65,7 @@ def build_runtime(
     outbox = metadata.tables[f"{metadata.schema}.outbox"]
     provider = setup_tracing(service, otlp_endpoint=settings.otlp_endpoint, data_dir=settings.data_dir)
     broker = make_broker(settings.nats_url, service=service, tracer_provider=provider, retry=retry)
-    engine = make_engine(settings.database_url, service=service)
+    engine = make_engine(settings.database_url, service=service, pool_size=settings.db_pool_size)
     if settings.trace_sql:
         SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
     sessions = make_sessionmaker(engine)

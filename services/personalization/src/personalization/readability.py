@@ -16,6 +16,9 @@ def _dictionary() -> pyphen.Pyphen:
     return pyphen.Pyphen(lang="en_US")
 
 
+# Emails share most of their words (the templates, the offer): pyphen's pure-Python lookup ran for each of them on
+# every lead.
+@lru_cache(maxsize=16_384)
 def syllables(word: str) -> int:
     """Hyphenation points plus one: close enough to spoken syllables for a readability score."""
     return len(_dictionary().positions(word.lower())) + 1
