@@ -70,8 +70,8 @@ async def read_events(
     return found
 
 
-async def wait_for(engine: AsyncEngine, sql: str, **params: Any) -> None:
-    async with asyncio.timeout(30):
+async def wait_for(engine: AsyncEngine, sql: str, seconds: float = 30, **params: Any) -> None:
+    async with asyncio.timeout(seconds):
         while True:
             async with engine.connect() as conn:
                 if (await conn.execute(text(sql), params)).scalar():

@@ -92,8 +92,10 @@ async def plant_history(js: JetStreamContext, database: AsyncEngine, tag: str) -
         producer="test", key=("d", tag), email="@blocked.io", source="cli", scope="domain"
     )
     await publish(js, domain)
-    await wait_for(database, "SELECT count(*) = 4 FROM discovery.contacts")
-    await wait_for(database, "SELECT count(*) = 1 FROM discovery.suppressed_domains")
+    # The service's durable consumers start at the beginning of the session's streams, which earlier tests may have
+    # filled with thousands of events for other campaigns: give the projection time to get through them.
+    await wait_for(database, "SELECT count(*) = 4 FROM discovery.contacts", seconds=180)
+    await wait_for(database, "SELECT count(*) = 1 FROM discovery.suppressed_domains", seconds=180)
 
 
 async def test_previously_emailed_bounced_and_unsubscribed_contacts_are_excluded_and_logged(

@@ -92,7 +92,12 @@ async def test_a_failing_notification_endpoint_never_loses_the_reply(replies_ser
                 async def delivered() -> bool:
                     async with engine.begin() as conn:
                         await conn.execute(text("UPDATE replies.pending_actions SET next_attempt_at = now()"))
-                    return bool(chat.messages)
+                        # The chat message arrives a moment before the action is marked done: wait for both.
+                        done = await conn.scalar(
+                            text("SELECT done_at IS NOT NULL FROM replies.pending_actions WHERE reply_id = :r"),
+                            {"r": reply.reply_id},
+                        )
+                    return bool(chat.messages) and bool(done)
 
                 await eventually(delivered)
             finally:
