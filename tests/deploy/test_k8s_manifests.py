@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import kubernetes_validate
 import pytest
 from pydantic import SecretStr
 
+from coldstream_shared.heartbeat import HEARTBEAT_SECONDS, STALE_AFTER_SECONDS
 from coldstream_shared.settings import ServiceSettings
 from tests.deploy.k8s_render import (
     CONFIG_NAME,
@@ -178,9 +182,37 @@ def test_probes_on_every_long_running_container(docs: Docs) -> None:
 @pytest.mark.parametrize("service", [s for s in SERVICES if s != "replies"])
 def test_nats_only_services_probe_their_ready_file(docs: Docs, service: str) -> None:
     (container,) = containers(dict(service_deployments(docs))[service])
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["exec"]["command"] == ["test", "-f", f"/data/ready/{service}"]
+    assert container["readinessProbe"]["exec"]["command"] == ["test", "-f", f"/data/ready/{service}"]
+    # A fresh heartbeat (coldstream_shared.heartbeat), not just the file: a hung process keeps it, and the emptyDir
+    # keeps it across a container restart.
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["exec"]["command"] == liveness_command(service)
     assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+
+
+def liveness_command(service: str) -> list[str]:
+    window = f"{STALE_AFTER_SECONDS} seconds ago"
+    return ["sh", "-c", f"find /data/ready/{service} -newermt '{window}' | grep -q ."]
+
+
+def test_the_liveness_window_spans_many_heartbeats() -> None:
+    # A busy loop delays a beat by far less than this; a blocked one misses all of them.
+    assert STALE_AFTER_SECONDS >= 10 * HEARTBEAT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("age", "alive"), [(0, True), (STALE_AFTER_SECONDS / 2, True), (STALE_AFTER_SECONDS + 30, False)]
+)
+def test_the_liveness_command_passes_only_for_a_fresh_file(docs: Docs, tmp_path: Path, age: float, alive: bool) -> None:
+    """The probe as deployed, run by sh with GNU find and grep (as in the Debian-based service image)."""
+    (container,) = containers(dict(service_deployments(docs))["sending"])
+    command = [part.replace("/data/", f"{tmp_path}/") for part in container["livenessProbe"]["exec"]["command"]]
+    assert subprocess.run(command, check=False).returncode == 1, "no file yet"
+    ready = tmp_path / "ready" / "sending"
+    ready.parent.mkdir()
+    ready.write_text("ready\n")
+    os.utime(ready, (time.time() - age, time.time() - age))
+    assert (subprocess.run(command, check=False).returncode == 0) is alive
 
 
 def test_replies_probes_its_health_endpoint(docs: Docs) -> None:
@@ -191,8 +223,9 @@ def test_replies_probes_its_health_endpoint(docs: Docs) -> None:
     assert container["ports"] == [{"name": "http", "containerPort": port}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-    # /health is 503 while NATS is away; restarting every pod for that would only add a thundering herd.
-    assert "tcpSocket" in container["livenessProbe"]
+    # /health is 503 while NATS is away; restarting every pod for that would only add a thundering herd. Liveness is
+    # the heartbeat, which goes on through outages and stops when the event loop is blocked.
+    assert container["livenessProbe"]["exec"]["command"] == liveness_command("replies")
     assert of_kind(docs, "Service")["replies"]["spec"]["ports"][0]["targetPort"] == "http"
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import uvloop
 from faststream import FastStream
 from faststream.asgi import AsgiFastStream
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from coldstream_shared.db import make_engine, make_sessionmaker, processed_events_table
 from coldstream_shared.dead_letters import RetryPolicy
 from coldstream_shared.heap import settle_heap
+from coldstream_shared.heartbeat import HEARTBEAT_SECONDS, heartbeat
 from coldstream_shared.messaging import declare_streams, make_broker
 from coldstream_shared.migrations import upgrade
 from coldstream_shared.outbox import Outbox, outbox_table
@@ -51,6 +53,7 @@ class Runtime:
     processed: Any
     tracer_provider: TracerProvider
     loops: list[Loop] = field(default_factory=list)
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
     def unit_of_work(self) -> UnitOfWork:
         """A fresh unit of work (one per message)."""
@@ -73,7 +76,7 @@ def build_runtime(
 
 
 def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> FastStream | AsgiFastStream:
-    """The FastStream app with the shared lifecycle: streams, outbox relay, background loops, readiness."""
+    """The FastStream app with the shared lifecycle: streams, outbox relay, background loops, readiness, liveness."""
     app: FastStream | AsgiFastStream = (
         AsgiFastStream(runtime.broker, asgi_routes=list(asgi_routes)) if asgi_routes else FastStream(runtime.broker)
     )
@@ -91,6 +94,9 @@ def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> F
             tasks.append(asyncio.create_task(loop(), name=f"{runtime.service}:{loop.__qualname__}"))
         ready_file.parent.mkdir(parents=True, exist_ok=True)
         ready_file.write_text("ready\n")
+        loops = list(tasks)
+        beat = heartbeat(ready_file, lambda: diagnose(runtime.broker, loops), runtime.heartbeat_seconds)
+        tasks.append(asyncio.create_task(beat, name=f"{runtime.service}:heartbeat"))
         log.info(
             "%s service ready (nats %s, db %s)",
             runtime.service,
@@ -117,6 +123,26 @@ def make_app(runtime: Runtime, asgi_routes: Sequence[tuple[str, Any]] = ()) -> F
     return app
 
 
+def diagnose(broker: NatsBroker, loops: Sequence[asyncio.Task[None]]) -> str | None:
+    """What keeps this service from doing its work for good, for the liveness heartbeat; None when nothing does.
+
+    Only what a restart can cure counts. A NATS or Postgres outage does not: the clients reconnect by themselves
+    (nats-py retries forever, the pool opens new connections), and restarting every pod of every service during an
+    outage would only add a thundering herd when it ends (the replies service's probe reasons the same way). A NATS
+    client that has given up (closed) never comes back, so that one counts. The database is not queried either: a
+    query would wait for a connection behind a busy pool and make a loaded service look hung.
+    """
+    try:
+        closed = broker.connection.is_closed
+    except IncorrectState:  # not connected yet, or already stopped
+        closed = True
+    if closed:
+        return "the NATS connection is closed"
+    # Every loop retries its own failures forever, so a finished one died of something unexpected.
+    stopped = [task.get_name() for task in loops if task.done()]
+    return f"background loop stopped: {', '.join(stopped)}" if stopped else None
+
+
 def configure_logging(level: str) -> None:
     """One line per record, with the logger name; the runtime prefixes the service name."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -126,8 +152,11 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
 def serve(package: str, settings: SettingsT, create_app: Callable[[SettingsT], Any]) -> None:
-    """Process entry point: migrate this service's schema, then run until SIGINT/SIGTERM."""
+    """Process entry point for the service `package` (also its name): migrate its schema, run until SIGINT/SIGTERM."""
     configure_logging(settings.log_level)
+    # A ready file left by a killed process (the pod's emptyDir, the compose volume outlive the container) must not
+    # pass for this one while it migrates; make_app writes it again once the service runs.
+    (settings.data_dir / "ready" / package).unlink(missing_ok=True)
     upgrade(package, settings.database_url)
     app = create_app(settings)
     app.after_startup(_settle_after_startup)
