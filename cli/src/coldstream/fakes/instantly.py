@@ -33,6 +33,12 @@ def _error(status: int, error: str, message: str, headers: dict[str, str] | None
     return JSONResponse({"statusCode": status, "error": error, "message": message}, status, headers=headers)
 
 
+def _refusal(status: int, message: str) -> JSONResponse:
+    """A refusal a test asked for (the `refuse_*` switches)."""
+    names = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+    return _error(status, names.get(status, "Refused"), message)
+
+
 @dataclass
 class FakeInstantly:
     """The fake's state and its Starlette app."""
@@ -51,6 +57,12 @@ class FakeInstantly:
     # (status, message) to answer every campaign create with, e.g. (400, "invalid schedule"); None accepts them.
     refuse_campaign_create: tuple[int, str] | None = None
     create_calls: int = 0
+    # (status, message) to answer campaign activate / pause with, keyed by the action, e.g. {"activate": (401, ...)}.
+    refuse_campaign_action: dict[str, tuple[int, str]] = field(default_factory=dict)
+    action_calls: Counter[str] = field(default_factory=Counter)  # "activate"/"pause" -> calls, refused ones too
+    # (status, message) to answer block-list writes with, e.g. (403, "API key lacks the block_list scope").
+    refuse_blocklist: tuple[int, str] | None = None
+    block_calls: int = 0
     _recent: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,7 +113,7 @@ class FakeInstantly:
         self.create_calls += 1
         if self.refuse_campaign_create is not None:
             status, message = self.refuse_campaign_create
-            return _error(status, "Bad Request" if status == 400 else "Refused", message)
+            return _refusal(status, message)
         if not body.get("name"):
             return _error(400, "Bad Request", "body must have required property 'name'")
         if not (body.get("campaign_schedule") or {}).get("schedules"):
@@ -117,6 +129,9 @@ class FakeInstantly:
     async def _campaign_action(self, request: Request) -> JSONResponse:
         campaign = self.campaigns.get(request.path_params["cid"])
         action = request.path_params["action"]
+        self.action_calls[action] += 1
+        if action in self.refuse_campaign_action:
+            return _refusal(*self.refuse_campaign_action[action])
         if campaign is None or action not in ("activate", "pause"):
             return _error(404, "Not Found", "Campaign not found")
         campaign["status"] = 1 if action == "activate" else 2
@@ -194,12 +209,18 @@ class FakeInstantly:
     async def _block_one(self, request: Request) -> JSONResponse:
         if request.method == "GET":
             return JSONResponse({"items": [{"bl_value": v} for v in sorted(self.blocklist)]})
+        self.block_calls += 1
+        if self.refuse_blocklist is not None:
+            return _refusal(*self.refuse_blocklist)
         body = await request.json()
         if not body.get("bl_value"):
             return _error(400, "Bad Request", "body must have required property 'bl_value'")
         return JSONResponse(self._entry(body["bl_value"]))
 
     async def _block_many(self, request: Request) -> JSONResponse:
+        self.block_calls += 1
+        if self.refuse_blocklist is not None:
+            return _refusal(*self.refuse_blocklist)
         body = await request.json()
         values = body.get("bl_values")
         if not isinstance(values, list) or not values:

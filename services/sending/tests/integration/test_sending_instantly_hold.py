@@ -42,7 +42,7 @@ async def test_a_refused_campaign_is_held_then_resumed_without_losing_a_lead(
         await publish(nats_url, email_generated(cid, email))
 
     [alert] = await wait_until(lambda: published(nats_url, "campaign.alert", cid))
-    assert (alert["kind"], alert["details"]) == ("instantly_rejected", {"status": refusal[0]})
+    assert (alert["kind"], alert["details"]) == ("instantly_rejected", {"status": refusal[0], "call": "create"})
     assert refusal[1] in alert["message"]
     assert f"coldstream campaign resume {cid}" in alert["message"]
     assert len(await wait_until(lambda: published(nats_url, "campaign.paused", cid))) == 1
