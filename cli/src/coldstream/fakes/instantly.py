@@ -63,6 +63,8 @@ class FakeInstantly:
     # (status, message) to answer block-list writes with, e.g. (403, "API key lacks the block_list scope").
     refuse_blocklist: tuple[int, str] | None = None
     block_calls: int = 0
+    # (status, message) to answer leads/add with before looking at the body, e.g. (401, "Invalid API key").
+    refuse_add_leads: tuple[int, str] | None = None
     _recent: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,6 +140,8 @@ class FakeInstantly:
         return JSONResponse(campaign)
 
     async def _add_leads(self, request: Request) -> JSONResponse:
+        if self.refuse_add_leads is not None:
+            return _refusal(*self.refuse_add_leads)
         body = await request.json()
         leads = body.get("leads")
         if not isinstance(leads, list) or not 1 <= len(leads) <= MAX_LEADS:

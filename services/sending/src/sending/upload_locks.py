@@ -74,6 +74,15 @@ async def reserve_for_batches(session: AsyncSession, batch_of: Mapping[uuid.UUID
     return sorted(moved, key=lambda row: (row.created_at, row.id))
 
 
+async def requeue(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    """reserved → queued: touches whose upload Instantly refused as a whole, before adding any of them."""
+    await session.execute(
+        update(send_ledger)
+        .where(send_ledger.c.id.in_(ids), send_ledger.c.status == "reserved")
+        .values(status="queued", attempt_at=None, upload_batch=None)
+    )
+
+
 async def finish_batches(session: AsyncSession, answered: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """Mark batch log rows `uploaded` with Instantly's counters, in one statement."""
     if not answered:

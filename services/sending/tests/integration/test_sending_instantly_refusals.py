@@ -208,3 +208,23 @@ async def test_a_refused_block_list_is_logged_once_and_mirrored_after_the_key_is
                 loop.cancel()
                 await asyncio.gather(loop, return_exceptions=True)
                 await client.aclose()
+
+
+async def test_a_refused_upload_holds_the_campaign_and_queues_its_leads_again(service: dict[str, Any]) -> None:
+    nats_url, db, fake = service["nats"], service["db"], service["fake"]
+    cid = campaign_id()
+    fake.refuse_add_leads = (401, "Invalid API key")  # the key was revoked after the campaign was set up
+    await publish(nats_url, campaign_started(cid, backend="instantly"))
+    for email in FIRST:
+        await publish(nats_url, email_generated(cid, email))
+
+    [alert] = await alerts(nats_url, cid, 1)
+    assert (alert["kind"], alert["details"]) == ("instantly_rejected", {"status": 401, "call": "add_leads"})
+    for email in FIRST:
+        await wait_until(lambda email=email: waiting(db, cid, email))
+    assert await published(nats_url, "email.failed", cid) == []  # held, not lost
+
+    fake.refuse_add_leads = None  # the key is fixed
+    await publish(nats_url, resumed(cid, 1))
+    assert sorted(e["email"] for e in await sent(nats_url, cid, len(FIRST))) == sorted(FIRST)
+    assert sorted(lead["email"] for lead in fake.leads.values()) == sorted(FIRST)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 KIND = "instantly_rejected"
 PAUSED_BY = f"alert:{KIND}"
-Call = Literal["create", "activate", "pause"]
+Call = Literal["create", "activate", "pause", "add_leads"]
 
 
 class CampaignHeldError(TransientError):
@@ -53,6 +53,11 @@ def refusal_message(cid: str, call: Call, error: InstantlyRejectedError) -> str:
             f"does not re-create it, since Instantly already had its leads and a new campaign would email them again; "
             f"restore the campaign at Instantly and run {resume}, or reach the leads not contacted yet with a new "
             f"campaign"
+        )
+    if call == "add_leads":
+        return (
+            f"Instantly refused our upload of leads: {error}. Sending is paused and the leads are queued again (none "
+            f"was added); fix the API key or restore the campaign at Instantly, then run {resume}"
         )
     if call == "activate":
         return (

@@ -29,20 +29,30 @@ from sending import ledger
 from sending.bulk_ledger import lock_many, suppressions_for_many
 from sending.dispatch import Dispatcher
 from sending.instantly.client import MAX_LEADS_PER_CALL, InstantlyRejectedError
-from sending.instantly.hold_campaign import CampaignHeldError
+from sending.instantly.hold_campaign import CampaignHeldError, hold_campaign
 from sending.instantly.leads import lead_payloads
 from sending.instantly.mailer import InstantlyMailer, skip_reason
 from sending.mailer import DeliveryResult
 from sending.outgoing import sent_event
 from sending.store import campaigns, send_ledger, upload_batches
 from sending.suppression import blocking_entry
-from sending.upload_locks import counters, finish_batches, open_batches, record_uploaded, reserve_for_batches
+from sending.upload_locks import (
+    counters,
+    finish_batches,
+    open_batches,
+    record_uploaded,
+    requeue,
+    reserve_for_batches,
+)
 
 log = logging.getLogger(__name__)
 # Touches recorded per transaction: each transaction's outbox then publishes a bounded number of events.
 RECORD_CHUNK = 500
 # Touches reserved per round (one transaction), whatever the call size.
 ROUND_LEADS = 1000
+# Refusals of the account or the campaign (a revoked key, a campaign deleted at Instantly), not of the leads in the
+# call: the campaign is held and the leads queued again. Other 4xx (400: a payload it will not take) fail the touches.
+ACCOUNT_REFUSALS = frozenset({401, 403, 404})
 # Rounds of one drain that may be recording while it takes and calls the next one.
 RECORDING_AHEAD = 4
 
@@ -191,7 +201,7 @@ class UploadQueuedLeads:
         answered: list[tuple[Batch, dict[str, Any]]] = []
         for batch, answer in results:
             if isinstance(answer, InstantlyRejectedError):
-                await self._refused(batch, str(answer))
+                await self._refused(batch, answer)
             elif isinstance(answer, Exception):
                 # Unknown outcome (a 5xx may have been processed): the touches stay reserved, and the sweep looks
                 # each lead up at Instantly once the lease ran out. Never uploaded again blindly.
@@ -231,13 +241,19 @@ class UploadQueuedLeads:
                 await self._dispatcher.fail_in(uow, row, "instantly", reason)
             await uow.commit()
 
-    async def _refused(self, batch: Batch, reason: str) -> None:
+    async def _refused(self, batch: Batch, error: InstantlyRejectedError) -> None:
         async with self._uow() as uow:
-            for row in batch.rows:
-                await self._dispatcher.fail_in(uow, row, "instantly", reason)
-            await self._finish_in(uow, batch, "failed", error=reason)
+            if error.status in ACCOUNT_REFUSALS:
+                # The key or the campaign, not these leads: Instantly added none of them, so they go back in the
+                # queue and the campaign is held until an operator fixes it and resumes (each is then sent once).
+                await requeue(uow.session, [row.id for row in batch.rows])
+                await hold_campaign(uow, batch.campaign, error, "add_leads")
+            else:
+                for row in batch.rows:
+                    await self._dispatcher.fail_in(uow, row, "instantly", str(error))
+            await self._finish_in(uow, batch, "failed", error=str(error))
             await uow.commit()
-        log.error("upload batch %d refused by Instantly: %s", batch.id, reason)
+        log.error("upload batch %d refused by Instantly: %s", batch.id, error)
 
     async def _finish(self, batch: Batch, status: str, **details: Any) -> None:
         async with self._uow() as uow:
