@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -10,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.selectable import TextualSelect
 
 from coldstream_shared.events.envelope import Event
-from coldstream_shared.sql import insert_or_skip
+from coldstream_shared.sql import insert_many_or_skip, insert_or_skip
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +62,22 @@ async def claim_event(session: AsyncSession, processed: Table, event: Event) -> 
     """Record that `event` is being applied; False when it already was (a redelivery or a duplicate publish)."""
     result = await session.execute(_claim(processed), {"event_id": event.event_id, "subject": event.subject})
     return result.first() is not None
+
+
+async def claim_events(session: AsyncSession, processed: Table, events: Sequence[Event]) -> set[uuid.UUID]:
+    """`claim_event` for many events in one statement (a group commit); the ids that were not applied before.
+
+    In event-id order, so two batches holding the same redelivered events take their locks in one order and never
+    wait for each other in a cycle.
+    """
+    ordered = sorted({event.event_id: event for event in events}.values(), key=lambda event: event.event_id)
+    params = {"event_id": [e.event_id for e in ordered], "subject": [e.subject for e in ordered]}
+    return set((await session.execute(_claim_all(processed), params)).scalars())
+
+
+@functools.cache
+def _claim_all(processed: Table) -> TextualSelect:
+    return insert_many_or_skip(processed, ("event_id", "subject"), returning="event_id")
 
 
 @functools.cache

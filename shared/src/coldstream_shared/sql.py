@@ -9,10 +9,12 @@ the `Table`, so a renamed column fails at import, not at run time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ARRAY, Table, bindparam, text
+from sqlalchemy import ARRAY, Enum, String, Table, bindparam, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.type_api import TypeEngine
 
 _DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # only renders type names
 
@@ -36,14 +38,24 @@ def insert_many_or_skip(table: Table, columns: Sequence[str], returning: str) ->
     rows; rows that conflict, with stored rows or with each other, are skipped and not returned.
     """
     names = ", ".join(columns)
-    arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=_DIALECT)}[])" for name in columns)
+    types = {name: _unbounded(table.c[name].type) for name in columns}
+    arrays = ", ".join(f"CAST(:{name} AS {types[name].compile(dialect=_DIALECT)}[])" for name in columns)
     statement = text(
         f"INSERT INTO {_name(table)} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
         f" RETURNING {returning}"
     )
     # dimensions=1: a JSON column whose values are lists would otherwise be sent as a two-level array.
-    arrays_of = (bindparam(name, type_=ARRAY(table.c[name].type, dimensions=1)) for name in columns)
+    arrays_of = (bindparam(name, type_=ARRAY(types[name], dimensions=1)) for name in columns)
     return statement.bindparams(*arrays_of).columns(table.c[returning])
+
+
+def _unbounded(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    """The column's type without its length: an explicit cast to `varchar(n)` silently truncates, so an over-long
+    value (a lead id) would be stored cut, and could collide with another, instead of being refused like the
+    one-row insert refuses it (SQLSTATE 22001 at the assignment: a data error, dead-lettered)."""
+    if isinstance(type_, String) and not isinstance(type_, Enum) and type_.length is not None:
+        return String()
+    return type_
 
 
 def _name(table: Table) -> str:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from opentelemetry import propagate
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from coldstream_shared.db import claim_event
+from coldstream_shared.db import claim_event, claim_events
 from coldstream_shared.events.envelope import Event
 from coldstream_shared.outbox import Outbox, Pending
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def current_trace_context() -> dict[str, str]:
@@ -44,6 +46,18 @@ class UnitOfWork:
     async def claim(self, event: Event) -> bool:
         """False when this event was applied before: the caller then does nothing."""
         return await claim_event(self.session, self._processed, event)
+
+    async def claim_fresh(self, items: Sequence[T], event_of: Callable[[T], Event]) -> list[T]:
+        """`claim` for a group commit: one statement for every item's event; the items whose events were not applied
+        before, in the given order, each event once (a redelivery racing the first in one batch applies once)."""
+        claimed = await claim_events(self.session, self._processed, [event_of(item) for item in items])
+        fresh: list[T] = []
+        for item in items:
+            event_id = event_of(item).event_id
+            if event_id in claimed:
+                claimed.discard(event_id)
+                fresh.append(item)
+        return fresh
 
     def emit(self, *events: Event, trace_context: dict[str, str] | None = None) -> None:
         """Queue events to be stored with this transaction and published after it commits.

@@ -18,6 +18,7 @@ from coldstream_shared.messaging import durable
 from coldstream_shared.service import Runtime
 from coldstream_shared.telemetry import tag_lead
 from discovery.approve_leads import ApproveLeads
+from discovery.emailed_contacts import RememberEmailedContacts
 from discovery.import_campaign import SERVICE, ImportCampaign
 from discovery.known_contacts import RecordContact
 from discovery.preparation import RowPreparer
@@ -41,6 +42,7 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
     dead_letters: DeadLetters | None = getattr(runtime.broker, "dead_letters", None)
     max_deliver = (dead_letters.policy if dead_letters else RetryPolicy()).max_deliver
     record_contact = RecordContact(runtime.unit_of_work)
+    remember_emailed = RememberEmailedContacts(runtime.unit_of_work)
     approve_leads = ApproveLeads(runtime.unit_of_work)
     propose_lead = ProposeLead(runtime.unit_of_work)
 
@@ -75,7 +77,7 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
     @durable(runtime.broker, subjects.EMAIL_SENT, service=SERVICE, title="discovery: remember emailed contacts")
     async def on_email_sent(event: EmailSent) -> None:
         tag_lead(event.lead_id, event.campaign_id)
-        await record_contact(event)
+        await remember_emailed(event)
 
     @durable(
         runtime.broker,

@@ -1,4 +1,7 @@
-"""Use case: keep the projection of addresses other services learned about (unsubscribed, bounced, emailed)."""
+"""Use case: keep the projection of addresses other services suppressed (unsubscribed, bounced).
+
+Sends (`email.sent`) are remembered in batches by `emailed_contacts`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 
-from coldstream_shared.events import EmailSent, Event, LeadBounced, LeadUnsubscribed
+from coldstream_shared.events import Event, LeadBounced, LeadUnsubscribed
 from coldstream_shared.unit_of_work import UnitOfWork
 from discovery.normalisation import clean_email
 from discovery.store import contacts, suppressed_domains
@@ -20,16 +23,14 @@ class RecordContact:
     def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
         self._uow = unit_of_work
 
-    async def __call__(self, event: LeadUnsubscribed | LeadBounced | EmailSent) -> None:
+    async def __call__(self, event: LeadUnsubscribed | LeadBounced) -> None:
         email = clean_email(event.email)
         if not email:
             return
         async with self._uow() as uow:
             if not await uow.claim(event):
                 return
-            if isinstance(event, EmailSent):
-                await self._emailed(uow, email, event.occurred_at)
-            elif isinstance(event, LeadBounced) and event.bounce_type != "hard":
+            if isinstance(event, LeadBounced) and event.bounce_type != "hard":
                 pass  # a soft bounce says the mailbox exists; nothing to suppress
             elif isinstance(event, LeadUnsubscribed) and event.scope == "domain":
                 await self._suppress_domain(uow, email.rsplit("@", 1)[-1], event.occurred_at)
@@ -57,19 +58,6 @@ class RecordContact:
     async def _suppress_domain(uow: UnitOfWork, domain: str, at: datetime) -> None:
         statement = insert(suppressed_domains).values(domain=domain, reason="unsubscribed", suppressed_at=at)
         await uow.session.execute(statement.on_conflict_do_nothing())
-
-    @staticmethod
-    async def _emailed(uow: UnitOfWork, email: str, at: datetime) -> None:
-        statement = insert(contacts).values(email=email, last_emailed_at=at)
-        await uow.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[contacts.c.email],
-                set_={
-                    "last_emailed_at": func.greatest(contacts.c.last_emailed_at, statement.excluded.last_emailed_at),
-                    "updated_at": func.now(),
-                },
-            )
-        )
 
 
 def _reason(event: Event) -> str:

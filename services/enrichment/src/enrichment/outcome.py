@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import ARRAY, Text, Uuid, bindparam, func, select
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from coldstream_shared.events import CampaignAlert, LeadData, LeadRejected, LeadScraped, LeadVerified
 from coldstream_shared.unit_of_work import UnitOfWork, current_trace_context
 from enrichment.campaigns import claim_budget_alert
 from enrichment.spending import Spend
-from enrichment.store import processed, provider_calls, verifications
+from enrichment.store import provider_calls, verifications
 from enrichment.verification import Verification
 
 
@@ -46,36 +43,10 @@ class EnrichedLead:
         return [*self.result.reasons, *self.reasons]
 
 
-async def claim_all(session: AsyncSession, events: Sequence[LeadScraped]) -> set[UUID]:
-    """Claim many events in one statement (the per-event claim of UnitOfWork, for a group commit).
-
-    One fixed statement (arrays, not N value rows) so a single prepared statement serves every batch size.
-    Returns the ids that were not applied before; the caller keeps one outcome per id.
-    """
-    rows = await session.execute(
-        insert(processed)
-        .from_select(
-            ["event_id", "subject"],
-            select(
-                func.unnest(bindparam("ids", type_=ARRAY(Uuid))), func.unnest(bindparam("subjects", type_=ARRAY(Text)))
-            ),
-        )
-        .on_conflict_do_nothing()
-        .returning(processed.c.event_id),
-        {"ids": [e.event_id for e in events], "subjects": [e.subject for e in events]},
-    )
-    return set(rows.scalars())
-
-
 async def record_all(uow: UnitOfWork, outcomes: Sequence[EnrichedLead], service: str) -> None:
     """In the caller's transaction: claim every event, then for those not applied before store the verification
     rows and cost log rows, raise the budget alert (once per campaign) and emit lead.verified/lead.rejected."""
-    claimed = await claim_all(uow.session, [o.event for o in outcomes])
-    fresh: list[EnrichedLead] = []
-    for outcome in outcomes:  # the same event twice in one batch (a redelivery racing the first) applies once
-        if outcome.event.event_id in claimed:
-            claimed.discard(outcome.event.event_id)
-            fresh.append(outcome)
+    fresh = await uow.claim_fresh(outcomes, lambda outcome: outcome.event)
     if not fresh:
         return
     await uow.session.execute(

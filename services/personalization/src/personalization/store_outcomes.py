@@ -11,21 +11,18 @@ lead's event is emitted in its own trace. A redelivered lead whose claim exists 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coldstream_shared.events import CampaignAlert, EmailGenerated, EmailHeld, LeadVerified
 from coldstream_shared.group_commit import Committed, GroupCommit
-from coldstream_shared.sql import insert_many_or_skip
 from coldstream_shared.unit_of_work import UnitOfWork, current_trace_context
 from personalization.campaign import Campaign
 from personalization.outcomes import sequence_row
 from personalization.records import CallsOf, SequenceRow, claim_budget_alert, log_calls, save_sequences
-from personalization.store import processed, sending_approved
+from personalization.store import sending_approved
 from personalization.variants import VariantOutcome
 from personalization.writer import SequenceWriter
-
-_CLAIM_ALL = insert_many_or_skip(processed, ("event_id", "subject"), returning="event_id")
 
 
 @dataclass(frozen=True)
@@ -67,12 +64,7 @@ class StoreOutcomes:
     async def _store(self, leads: list[SettledLead], committed: Committed) -> None:
         async with self._uow() as uow:
             session = uow.session
-            claimed = set((await session.execute(_CLAIM_ALL, _claims(leads))).scalars())
-            fresh: list[SettledLead] = []
-            for lead in leads:  # the same event twice in one batch (a redelivery racing the first) applies once
-                if lead.event.event_id in claimed:
-                    claimed.discard(lead.event.event_id)
-                    fresh.append(lead)
+            fresh = await uow.claim_fresh(leads, lambda lead: lead.event)
             await log_calls(session, [costs for lead in leads for costs in lead.costs()])
             # An auto campaign needs no approval (and no lock on its row). Sorted: one lock order for every batch.
             manual = sorted({lead.event.campaign_id for lead in fresh if self._awaits_approval(lead)})
@@ -108,10 +100,3 @@ class StoreOutcomes:
                     pending = lead.announcement.model_dump(mode="json")
             rows.append(sequence_row(self._writer, lead.event, lead.version, outcome, status, pending))
         return rows
-
-
-def _claims(leads: Sequence[SettledLead]) -> dict[str, list[object]]:
-    # In event id order: two batches holding the same redelivered events wait for each other in one order, never
-    # in a cycle.
-    events = sorted((lead.event for lead in leads), key=lambda event: event.event_id)
-    return {"event_id": [event.event_id for event in events], "subject": [event.subject for event in events]}
