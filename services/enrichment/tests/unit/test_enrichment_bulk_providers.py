@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from coldstream.fakes.providers import Fault, ProviderState, serve_providers
+from coldstream.fakes.providers import Fault, ProviderState
 from coldstream_shared.resilience import AsyncLimiter, CircuitBreaker
 from enrichment.providers.batching import MicroBatcher
 from enrichment.providers.pdl import PdlPersonBulk
 from enrichment.providers.resilient import ProviderRejectedError, ProviderUnavailableError, ResilientProvider
 from enrichment.providers.zerobounce import ZeroBounceBatchVerifier
-
-
-@pytest.fixture(scope="module")
-def fake() -> tuple[str, ProviderState]:
-    with serve_providers() as served:
-        yield served
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        yield http
 
 
 def resilient(name: str, client: httpx.AsyncClient) -> ResilientProvider:

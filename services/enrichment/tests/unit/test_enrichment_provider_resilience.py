@@ -4,12 +4,11 @@ malformed bodies, permanent refusals, and the circuit breaker opening and closin
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from coldstream.fakes.providers import Fault, ProviderState, serve_providers
+from coldstream.fakes.providers import Fault, ProviderState
 from coldstream_shared.resilience import AsyncLimiter, CircuitBreaker
 from enrichment.providers.pdl import PdlCompany, PdlPerson
 from enrichment.providers.resilient import ProviderRejectedError, ProviderUnavailableError, ResilientProvider
@@ -22,18 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def fake() -> tuple[str, ProviderState]:
-    with serve_providers() as served:
-        yield served
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        yield http
 
 
 def zerobounce(
