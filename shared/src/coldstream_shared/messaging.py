@@ -119,6 +119,14 @@ def make_broker(
     return broker
 
 
+def is_last_delivery(broker: NatsBroker, msg: Any) -> bool:
+    """Whether `msg` (a FastStream NatsMessage) is on the delivery after which DeadLetters parks it if it fails: a
+    handler can then end its work visibly (a failed status, an alert) instead of leaving it half done in silence."""
+    dead_letters: DeadLetters | None = getattr(broker, "dead_letters", None)
+    max_deliver = (dead_letters.policy if dead_letters else RetryPolicy()).max_deliver
+    return bool(msg.raw_message.metadata.num_delivered >= max_deliver)
+
+
 async def declare_streams(broker: NatsBroker) -> None:
     """Connect and make sure every stream exists before subscribers start."""
     await broker.connect()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from faststream.nats.annotations import NatsMessage
 
 from coldstream_shared import subjects
-from coldstream_shared.dead_letters import DeadLetters, RetryPolicy
 from coldstream_shared.events import (
     CampaignApproved,
     CampaignStarted,
@@ -14,7 +13,7 @@ from coldstream_shared.events import (
     LeadProposed,
     LeadUnsubscribed,
 )
-from coldstream_shared.messaging import durable
+from coldstream_shared.messaging import durable, is_last_delivery
 from coldstream_shared.service import Runtime
 from coldstream_shared.telemetry import tag_lead
 from discovery.approve_leads import ApproveLeads
@@ -38,9 +37,6 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
         providers=build_providers(settings),
         preparer=preparer,
     )
-    # The limit DeadLetters parks a message at (make_broker's policy).
-    dead_letters: DeadLetters | None = getattr(runtime.broker, "dead_letters", None)
-    max_deliver = (dead_letters.policy if dead_letters else RetryPolicy()).max_deliver
     record_contact = RecordContact(runtime.unit_of_work)
     remember_emailed = RememberEmailedContacts(runtime.unit_of_work)
     approve_leads = ApproveLeads(runtime.unit_of_work)
@@ -59,7 +55,7 @@ def register(runtime: Runtime, settings: DiscoverySettings, preparer: RowPrepare
         tag_lead(None, event.campaign_id)
         # On the delivery after which DeadLetters parks the start, even a failure of the moment fails the campaign
         # visibly (status, alert) instead of leaving it "importing".
-        last = msg.raw_message.metadata.num_delivered >= max_deliver
+        last = is_last_delivery(runtime.broker, msg)
         await import_campaign(event, heartbeat=msg.in_progress, last_delivery=last)
 
     @durable(
