@@ -32,7 +32,8 @@ import uvloop
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from coldstream.fakes.providers import serve_dns, serve_providers_process
+from coldstream.fakes.dns import serve_dns
+from coldstream.fakes.providers import serve_providers_process
 from coldstream.runtime.nats import NatsServer
 from coldstream.runtime.postgres import FAST_TEST_SETTINGS, PostgresServer
 from coldstream_shared import subjects

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from coldstream.fakes.providers import ProviderState, serve_dns, serve_providers
+from coldstream.fakes.dns import serve_dns
+from coldstream.fakes.providers import ProviderState, serve_providers
 from coldstream_shared.db import make_engine, make_sessionmaker
 from coldstream_shared.migrations import upgrade
 from enrichment.enrichers import Enrichers, build_enrichers

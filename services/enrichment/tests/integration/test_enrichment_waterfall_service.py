@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from coldstream.fakes.providers import Fault, ProviderState, serve_dns, serve_providers
+from coldstream.fakes.dns import serve_dns
+from coldstream.fakes.providers import Fault, ProviderState, serve_providers
 from coldstream_shared.campaign import CampaignSpec
 from coldstream_shared.events import CampaignStarted, LeadData, LeadScraped
 from coldstream_shared.migrations import upgrade

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from coldstream.fakes.providers import serve_dns
+from coldstream.fakes.dns import serve_dns
 from coldstream.runtime import ports
 from enrichment.settings import EnrichmentSettings
 from enrichment.verifier import Verifier, build_verifier

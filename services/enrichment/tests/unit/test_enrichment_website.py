@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from coldstream.fakes.providers import Fault, ProviderState, serve_dns, serve_providers
+from coldstream.fakes.dns import serve_dns
+from coldstream.fakes.providers import Fault, ProviderState, serve_providers
 from enrichment.hosts import DnsHostResolver
 from enrichment.html_text import summarize, tech_stack
 from enrichment.website import FetchFailedError, FetchRefusedError, WebsiteFetcher, is_public, parse_networks
