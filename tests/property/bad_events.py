@@ -141,7 +141,9 @@ CAUSES: dict[str, set[str]] = {
     "deep": {"RecursionError"},
     "nasty_text": {"ValidationError"},
 }
-EITHER_WAY = {"PermanentError", "DBAPIError"}
+# A lone surrogate may also be refused before the database, by code that encodes the text (an id hashed into a
+# UUIDv5, a header): UnicodeEncodeError, also permanent and dead-lettered on the first delivery.
+EITHER_WAY = {"PermanentError", "DBAPIError", "UnicodeEncodeError"}
 
 
 @dataclass(frozen=True)

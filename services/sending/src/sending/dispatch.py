@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from coldstream_shared.dead_letters import is_permanent
 from coldstream_shared.errors import TransientError
 from coldstream_shared.events import EmailFailed, EmailSuppressed, utcnow
 from coldstream_shared.telemetry import hash_email, tag_lead
@@ -220,6 +221,8 @@ class Dispatcher:
         try:
             return blocking_entry(email, await ledger.suppressions_for(uow.session, email))
         except SQLAlchemyError as error:
+            if is_permanent(error):  # bad data (a NUL in the address): no retry can check it; dead-lettered, unsent
+                raise
             raise TransientError("suppression check failed; not sending") from error
 
     async def suppress_in(
