@@ -7,6 +7,8 @@ is asked whether it has the touch, and only a backend that says no gets it again
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import uuid
@@ -65,6 +67,8 @@ class Dispatcher:
         self._fallback_noted: set[str] = set()
         # Deliveries finishing together are recorded in one transaction (recording.py).
         self._recorder = RecordDeliveries(unit_of_work, self.now)
+        # Touches this process is delivering right now, each with what settles when that attempt ends.
+        self._delivering: dict[uuid.UUID, asyncio.Future[None]] = {}
 
     def now(self) -> datetime:
         """The dispatcher's clock (tests move it)."""
@@ -115,6 +119,23 @@ class Dispatcher:
                 campaign = await ledger.load_campaign(uow.session, row.campaign_id) if row else None
         if row is None or row.status != "reserved" or campaign is None:
             return
+        if (running := self._delivering.get(row.id)) is not None:
+            # This process is delivering the touch right now (a duplicate event racing the first): that attempt's
+            # outcome is this one's too. Taking it over would only wait out the lease it holds; if it fails, its
+            # own message is redelivered (and a reservation left behind is reconciled after the lease).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(running)
+            return
+        attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._delivering[row.id] = attempt
+        try:
+            await self._deliver(row, campaign, just_reserved=just_reserved)
+        finally:
+            del self._delivering[row.id]
+            attempt.set_result(None)
+
+    async def _deliver(self, row: LedgerRow, campaign: Any, *, just_reserved: bool) -> None:
+        """Deliver (or reconcile) a reserved touch under its lease, and record the outcome."""
         tag_lead(row.lead_id, row.campaign_id)
         email = outgoing(row, campaign)
         mailer = self._mailer(campaign.backend)

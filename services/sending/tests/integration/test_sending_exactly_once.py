@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,6 +44,18 @@ async def test_a_redelivered_event_sends_nothing_more(parts: Parts) -> None:
     assert len(eml_files(parts.outbox, parts.cid)) == 1
     assert await parts.sent_events() == 1
     assert len(await published(parts.nats, "email.sent", parts.cid)) == 1
+
+
+async def test_duplicates_racing_a_delivery_in_progress_wait_for_it_not_for_its_lease(parts: Parts) -> None:
+    # The first reserves and delivers; the others (the next group-commit batch) find the touch reserved while
+    # it is still being delivered here. They share that delivery's outcome instead of waiting out its 90 s lease.
+    mailer = parts.mailer()
+    send = parts.sender(mailer)
+    generated = email_generated(parts.cid, "bob@prospect.com")
+    await asyncio.wait_for(asyncio.gather(*(send(generated) for _ in range(3))), timeout=30)
+    assert mailer.deliveries == 1
+    assert len(eml_files(parts.outbox, parts.cid)) == 1
+    assert await parts.sent_events() == 1
 
 
 async def test_a_crash_after_delivery_is_reconciled_without_a_second_send(parts: Parts) -> None:
