@@ -14,18 +14,16 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from faststream.nats import NatsBroker
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from coldstream_shared.events import EmailCancelled
 from coldstream_shared.outbox import Outbox, Pending
 from coldstream_shared.telemetry import hash_email
 from coldstream_shared.unit_of_work import current_trace_context
 from sending import ledger
-from sending.outgoing import SERVICE
+from sending.cancellations import cancelled_events
 from sending.store import outbox as outbox_table
 from sending.store import suppression_audit, suppressions
 from sending.suppression import InvalidSuppressionError, Scope, parse_value
@@ -167,32 +165,8 @@ async def _add(
     why = ledger.COMPLAINT if reason == ledger.COMPLAINT else "suppressed"
     cancelled = await ledger.cancel_scheduled(session, value, scope, why)
     context = current_trace_context()
-    events = [(event, context) for event in cancellations(cancelled, value, scope, why)]
+    events = [(event, context) for event in cancelled_events(cancelled, why, origin=("suppression", scope, value))]
     return added, await outbox.add(session, events)
-
-
-def cancellations(cancelled: Iterable[Any], value: str, scope: Scope, why: str) -> list[EmailCancelled]:
-    """One `email.cancelled` per lead and campaign, as `announce_cancelled` emits them for an event.
-
-    No event caused it, so the id comes from the fact itself: the entry and the touches it cancelled (a touch is
-    cancelled once, so the same entry added again later cancels other touches, under another id).
-    """
-    steps: dict[tuple[str, str, str], list[int]] = {}
-    for row in cancelled:
-        steps.setdefault((row.lead_id, row.campaign_id, row.team_id), []).append(row.step)
-    return [
-        EmailCancelled.originate(
-            producer=SERVICE,
-            key=("suppression", scope, value, lead_id, campaign_id, *sorted(lead_steps)),
-            lead_id=lead_id,
-            campaign_id=campaign_id,
-            team_id=team_id,
-            correlation_id=lead_id,
-            steps=sorted(lead_steps),
-            reason=why,
-        )
-        for (lead_id, campaign_id, team_id), lead_steps in sorted(steps.items())
-    ]
 
 
 async def _publish(outbox: Outbox | None, pending: list[Pending]) -> None:
