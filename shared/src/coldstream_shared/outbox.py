@@ -124,11 +124,12 @@ class Outbox:
         self._published: set[UUID] = set()
 
     async def add(self, session: AsyncSession, events: Iterable[tuple[Event, dict[str, str]]]) -> list[Pending]:
-        """Store events in the caller's transaction, each with the trace context it was emitted in."""
+        """Store events in the caller's transaction, each with the trace context it was emitted in; returns those
+        stored now (one stored before is neither stored nor published again)."""
         pending = [Pending.of(event, carrier) for event, carrier in events]
         if pending:
             # One statement of fixed text with one array per column, whatever the number of events.
-            await session.execute(
+            stored = await session.execute(
                 self._insert,
                 {
                     "event_ids": [p.event_id for p in pending],
@@ -137,6 +138,8 @@ class Outbox:
                     "headers": [to_json(p.headers).decode() for p in pending],
                 },
             )
+            new = set(stored.scalars())
+            pending = [p for p in pending if p.event_id in new]
         return pending
 
     async def publish(self, pending: Sequence[Pending]) -> None:
@@ -256,11 +259,16 @@ class Outbox:
 
 
 def _insert_statement(table: Table) -> TextClause:
-    """Insert many events given as arrays; the JSON arrives as text and Postgres parses it once into JSONB."""
+    """Insert many events given as arrays; the JSON arrives as text and Postgres parses it once into JSONB.
+
+    An event already stored is skipped: ids derive from what caused the event, so the same id is the same event
+    (a failure raised again on a redelivery, say), stored and published once.
+    """
     return text(
         f"INSERT INTO {table.schema}.{table.name} (event_id, subject, payload, headers)"
         " SELECT e, s, p::jsonb, h::jsonb FROM unnest(CAST(:event_ids AS uuid[]), CAST(:subjects AS text[]),"
         " CAST(:payloads AS text[]), CAST(:headers AS text[])) AS t(e, s, p, h)"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     ).bindparams(
         bindparam("event_ids", type_=ARRAY(Uuid)),
         bindparam("subjects", type_=ARRAY(Text)),

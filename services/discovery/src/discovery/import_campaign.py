@@ -37,7 +37,7 @@ from discovery.preparation import Prepared, RowPreparer, where_of
 from discovery.progress import ProgressMeter
 from discovery.row_stream import CampaignSource, batched, open_all, rows_after
 from discovery.sources import Cursor, LeadFile, SourceError, SourceRow
-from discovery.store import campaigns, outbox
+from discovery.store import campaigns
 
 __all__ = ["SERVICE", "ImportCampaign"]
 
@@ -238,8 +238,7 @@ class ImportCampaign:
                 message=message,
                 details=failure_details(error, at_row),
             )
-            if await session.scalar(select(outbox.c.event_id).where(outbox.c.event_id == alert.event_id)) is None:
-                uow.emit(alert)
+            uow.emit(alert)  # the same failure at the same row again is the same alert: the outbox stores it once
             await uow.commit()
         log.error("%s", message)
 
